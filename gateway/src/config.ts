@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { commonConfigShape, port, positiveInt, withSecrets } from '../../lib/config.js';
+
+export const SUBGRAPHS = ['user', 'transaction', 'price', 'blockchain', 'notification'] as const;
+export type SubgraphName = (typeof SUBGRAPHS)[number];
+
+const subgraphUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).optional();
+
+export const gatewayConfigSchema = z
+  .object({
+    ...commonConfigShape,
+    PORT: port(4000),
+    SUPERGRAPH_PATH: z.string().min(1).optional(),
+    /** Where each subgraph listens, when not where the committed supergraph says (e.g. inside docker-compose). */
+    USER_SUBGRAPH_URL: subgraphUrl,
+    TRANSACTION_SUBGRAPH_URL: subgraphUrl,
+    PRICE_SUBGRAPH_URL: subgraphUrl,
+    BLOCKCHAIN_SUBGRAPH_URL: subgraphUrl,
+    NOTIFICATION_SUBGRAPH_URL: subgraphUrl,
+    SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
+    QUERY_DEPTH_MAX: positiveInt(12),
+  })
+  .transform(withSecrets)
+  .transform((config) => ({
+    ...config,
+    subgraphUrls: {
+      user: config.USER_SUBGRAPH_URL,
+      transaction: config.TRANSACTION_SUBGRAPH_URL,
+      price: config.PRICE_SUBGRAPH_URL,
+      blockchain: config.BLOCKCHAIN_SUBGRAPH_URL,
+      notification: config.NOTIFICATION_SUBGRAPH_URL,
+    } satisfies Record<SubgraphName, string | undefined>,
+  }));
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

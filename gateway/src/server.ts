@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { InternalCredential } from '../../lib/auth/internal-credential.js';
+import type { UserTokenSettings } from '../../lib/auth/user-token.js';
+import { AppError, toPublicError } from '../../lib/errors.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { handleGraphQLHttp, sendGraphQLError, sendJson } from '../../lib/server/http.js';
+import type { RunningServer } from '../../lib/server/subgraph-server.js';
+import { identityFromRequest } from './auth.js';
+import type { GatewayConfig, SubgraphName } from './config.js';
+import type { GatewayContext } from './context.js';
+import { depthLimitRule } from './limits.js';
+import { checkSubgraphs } from './readiness.js';
+import { SubgraphSource } from './subgraph-source.js';
+import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
+import { handleTokenRequest } from './token-endpoint.js';
+
+const DRAIN_GRACE_MS = 10_000;
+
+export interface GatewayOptions {
+  log?: Logger;
+  /** Defaults to the committed schema/supergraph.graphql. */
+  supergraphSdl?: string;
+}
+
+function requestIdOf(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && /^[\w-]{1,100}$/.test(header) ? header : randomUUID();
+}
+
+/** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
+export async function start(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger('gateway', config.LOG_LEVEL);
+  const production = config.NODE_ENV === 'production';
+  const supergraphSdl = options.supergraphSdl ?? readSupergraph(config.SUPERGRAPH_PATH);
+  const subgraphs: SubgraphEndpoint[] = subgraphsOf(supergraphSdl).map(({ name, url }) => ({ name, url: config.subgraphUrls[name as SubgraphName] ?? url }));
+  const tokens: UserTokenSettings = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
+  const credential = new InternalCredential(config.GATEWAY_SECRET);
+
+  const httpServer = createServer();
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name, url }) => new SubgraphSource(name, config.subgraphUrls[name as SubgraphName] ?? (url as string), config.SUBGRAPH_TIMEOUT_MS),
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX)],
+    formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }),
+      production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
+  });
+  await apollo.start();
+
+  async function handle(request: IncomingMessage, response: ServerResponse) {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/health') return sendJson(response, 200, { status: 'ok' });
+    if (path === '/ready') {
+      const report = await checkSubgraphs(subgraphs);
+      return sendJson(response, report.ready ? 200 : 503, report);
+    }
+    let identity: GatewayContext['identity'];
+    try {
+      identity = await identityFromRequest(request, tokens);
+    } catch (error) {
+      if (error instanceof AppError) return sendGraphQLError(response, error);
+      throw error;
+    }
+    const context = async (): Promise<GatewayContext> => ({ identity, internalCredential: await credential.mint({ kind: 'gateway', identity }), requestId: requestIdOf(request) });
+    if (path === '/token' && request.method === 'POST') return handleTokenRequest(apollo, request, response, context);
+    if (path === '/graphql' || path === '/') return handleGraphQLHttp(apollo, request, response, context);
+    sendJson(response, 404, { error: 'not found' });
+  }
+
+  httpServer.on('request', (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      log.error({ err: error }, 'request failed');
+      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }] });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  log.info({ port, subgraphs: subgraphs.map((subgraph) => subgraph.name) }, 'gateway listening');
+
+  let stopping: Promise<void> | null = null;
+  return { url: `http://${config.HOST}:${port}/graphql`, port, stop: () => (stopping ??= apollo.stop()) };
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment once with a zod schema. Every problem is reported together, each naming its
+ * variable, so a wrong deployment fails at start with one readable message rather than later at the
+ * first request.
+ */
+export function parseConfig<Schema extends z.ZodType>(schema: Schema, env: Record<string, string | undefined>): z.infer<Schema> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const variable = issue.path.join('.') || '(environment)';
+    return `  ${variable}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}
+
+const isProduction = (env: Record<string, unknown>) => env.NODE_ENV === 'production';
+
+/** Development defaults are public strings; production must set its own, and short ones are refused. */
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-0000';
+const DEV_GATEWAY_SECRET = 'dev-only-gateway-secret-do-not-use-in-production';
+const SECRET_LENGTH_MIN = 32;
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const secret = z.string().min(SECRET_LENGTH_MIN, `must be at least ${SECRET_LENGTH_MIN} characters`);
+const optionalSecret = secret.optional();
+
+/** Settings every process shares: environment, secrets, event transport. */
+export const commonConfigShape = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  JWT_SECRET: optionalSecret,
+  JWT_ISSUER: z.string().min(1).default('ecocoin'),
+  JWT_AUDIENCE: z.string().min(1).default('ecocoin-api'),
+  JWT_TTL_SECONDS: positiveInt(3600).pipe(z.number().max(7 * 24 * 3600, 'must be at most 7 days')),
+  GATEWAY_SECRET: optionalSecret,
+  KAFKA_BROKERS: z
+    .string()
+    .optional()
+    .transform((value) => (value ? value.split(',').map((broker) => broker.trim()).filter(Boolean) : undefined))
+    .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port[,host:port…]')).min(1).optional()),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
+} as const;
+
+/** Fills the development defaults for secrets, and refuses to start production without real ones. */
+export function withSecrets<T extends { NODE_ENV: string; JWT_SECRET?: string | undefined; GATEWAY_SECRET?: string | undefined }>(
+  config: T,
+  ctx: z.RefinementCtx,
+): T & { JWT_SECRET: string; GATEWAY_SECRET: string } {
+  if (isProduction(config)) {
+    if (!config.JWT_SECRET) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    if (!config.GATEWAY_SECRET) ctx.addIssue({ code: 'custom', path: ['GATEWAY_SECRET'], message: 'is required when NODE_ENV=production' });
+  }
+  return { ...config, JWT_SECRET: config.JWT_SECRET ?? DEV_JWT_SECRET, GATEWAY_SECRET: config.GATEWAY_SECRET ?? DEV_GATEWAY_SECRET };
+}
+
+/** Runs `main` and turns a configuration error into one clear message and exit code 1, without a stack. */
+export function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}

@@ -1,0 +1,63 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+
+/** Pool and time-out limits, set at the call site so no library default decides them. */
+export interface DatabaseLimits {
+  poolSizeMax: number;
+  connectTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  /** Server-side cap on any one statement, so a stuck query frees its connection. */
+  statementTimeoutMs: number;
+  /** Server-side cap on a transaction left open by a bug. */
+  idleInTransactionTimeoutMs: number;
+}
+
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
+  poolSizeMax: 10,
+  connectTimeoutSeconds: 10,
+  idleTimeoutSeconds: 30,
+  statementTimeoutMs: 15_000,
+  idleInTransactionTimeoutMs: 30_000,
+};
+
+export interface Database<Schema extends Record<string, unknown>> {
+  sql: postgres.Sql;
+  db: PostgresJsDatabase<Schema>;
+  close(): Promise<void>;
+}
+
+export function connectDatabase<Schema extends Record<string, unknown>>(
+  url: string,
+  schema: Schema,
+  limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS,
+): Database<Schema> {
+  const sql = postgres(url, {
+    max: limits.poolSizeMax,
+    connect_timeout: limits.connectTimeoutSeconds,
+    idle_timeout: limits.idleTimeoutSeconds,
+    onnotice: () => {},
+    connection: {
+      statement_timeout: limits.statementTimeoutMs,
+      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+      application_name: 'ecocoin',
+    },
+  });
+  return { sql, db: drizzle(sql, { schema }), close: () => sql.end({ timeout: 5 }) };
+}
+
+/**
+ * Applies the committed drizzle-kit migrations with one connection of its own, then closes it.
+ * drizzle's migrator does not lock, so an advisory lock on that single connection keeps two processes that
+ * start together from applying the same migration twice.
+ */
+export async function runMigrations(url: string, migrationsFolder: string): Promise<void> {
+  const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} });
+  try {
+    await sql`select pg_advisory_lock(hashtext('ecocoin.migrate'))`;
+    await migrate(drizzle(sql), { migrationsFolder });
+    await sql`select pg_advisory_unlock(hashtext('ecocoin.migrate'))`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

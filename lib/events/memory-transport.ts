@@ -1,0 +1,92 @@
+import type { Envelope } from './envelope.js';
+import type { EventTransport, SubscribeOptions, Subscription } from './transport.js';
+
+/** Envelopes kept for groups that subscribe `fromBeginning` later in the same process. */
+const HISTORY_LENGTH_MAX = 10_000;
+const REDELIVERY_DELAY_MAX_MS = 5_000;
+
+interface Member {
+  options: SubscribeOptions;
+  queue: Envelope[];
+  draining: boolean;
+  closed: boolean;
+}
+
+/**
+ * The in-process bus for `npm start` without KAFKA_BROKERS: the same contract as Kafka within one process.
+ * Each group gets every envelope; within a group, envelopes with the same key go to the same member, in order;
+ * a failing handler gets the envelope again after a growing delay, and nothing after it overtakes it.
+ * It keeps nothing across restarts: durability comes from the outbox, which republishes what was not sent.
+ */
+export function createMemoryTransport(): EventTransport {
+  const groups = new Map<string, Member[]>();
+  const history: Envelope[] = [];
+
+  async function drain(member: Member) {
+    if (member.draining) return;
+    member.draining = true;
+    let failures = 0;
+    while (!member.closed && member.queue.length > 0) {
+      const envelope = member.queue[0] as Envelope;
+      try {
+        await member.options.handle(structuredClone(envelope));
+        member.queue.shift();
+        failures = 0;
+      } catch {
+        failures += 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(REDELIVERY_DELAY_MAX_MS, 10 * 2 ** failures)));
+      }
+    }
+    member.draining = false;
+  }
+
+  function deliver(envelope: Envelope) {
+    for (const members of groups.values()) {
+      const candidates = members.filter((member) => !member.closed && member.options.topics.includes(envelope.type));
+      if (candidates.length === 0) continue;
+      const member = candidates[hashKey(envelope.key) % candidates.length] as Member;
+      member.queue.push(envelope);
+      void drain(member);
+    }
+  }
+
+  return {
+    async publish(envelopes) {
+      for (const envelope of envelopes) {
+        history.push(envelope);
+        if (history.length > HISTORY_LENGTH_MAX) history.shift();
+        deliver(envelope);
+      }
+    },
+    async subscribe(options): Promise<Subscription> {
+      const member: Member = { options, queue: [], draining: false, closed: false };
+      const members = groups.get(options.groupId);
+      if (members) members.push(member);
+      else {
+        groups.set(options.groupId, [member]);
+        if (options.fromBeginning) {
+          member.queue.push(...history.filter((envelope) => options.topics.includes(envelope.type)));
+          void drain(member);
+        }
+      }
+      return {
+        async close() {
+          member.closed = true;
+          const remaining = (groups.get(options.groupId) ?? []).filter((other) => other !== member);
+          if (remaining.length === 0) groups.delete(options.groupId);
+          else groups.set(options.groupId, remaining);
+        },
+      };
+    },
+    async close() {
+      for (const members of groups.values()) for (const member of members) member.closed = true;
+      groups.clear();
+    },
+  };
+}
+
+function hashKey(key: string): number {
+  let hash = 0;
+  for (let index = 0; index < key.length; index += 1) hash = (hash * 31 + key.charCodeAt(index)) >>> 0;
+  return hash;
+}

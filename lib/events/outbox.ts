@@ -1,0 +1,154 @@
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type postgres from 'postgres';
+import type { Logger } from '../log.js';
+import type { Envelope } from './envelope.js';
+import { outbox, processedEvents } from './tables.js';
+import type { EventTransport } from './transport.js';
+
+/** A drizzle database or transaction: the outbox is written through whichever holds the change. */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's schema generics differ per service; only the shared tables are used here.
+export type SqlExecutor = PgDatabase<PgQueryResultHKT, any, any>;
+
+export const OUTBOX_CHANNEL = 'ecocoin_outbox';
+
+/** Writes events in the caller's SQL transaction; they are published only if it commits. */
+export async function enqueueEvents(tx: SqlExecutor, envelopes: readonly Envelope[]): Promise<void> {
+  if (envelopes.length === 0) return;
+  await tx.insert(outbox).values(envelopes.map((envelope) => ({ id: envelope.id, topic: envelope.type, key: envelope.key, envelope })));
+  // Delivered at commit only, so the relay wakes at once instead of at its next poll.
+  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
+/**
+ * Stores the event id as applied by `consumer` and runs `effect` in the same SQL transaction.
+ * Returns false, running nothing, when this consumer has applied the event before.
+ */
+export async function applyOnce(db: SqlExecutor, consumer: string, envelope: Envelope, effect: (tx: SqlExecutor) => Promise<void>): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(processedEvents)
+      .values({ consumer, eventId: envelope.id })
+      .onConflictDoNothing()
+      .returning({ eventId: processedEvents.eventId });
+    if (inserted.length === 0) return false;
+    await effect(tx);
+    return true;
+  });
+}
+
+export interface OutboxRelayOptions {
+  sql: postgres.Sql;
+  transport: EventTransport;
+  log: Logger;
+  batchSizeMax?: number;
+  /** Fallback poll when a notification is missed (e.g. the listen connection dropped). */
+  pollIntervalMs?: number;
+  retryDelayMaxMs?: number;
+  /** Sent rows older than this are deleted, a bounded number per pass. */
+  retentionHours?: number;
+}
+
+export interface OutboxRelay {
+  /** Publishes everything pending now; resolves when the outbox was empty at some point. Used by tests and shutdown. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const RELAY_LOCK = 'ecocoin.outbox.relay';
+const RETENTION_DELETE_MAX = 1000;
+
+/**
+ * Publishes committed outbox rows in order and marks them sent. One relay per database publishes at a time
+ * (a transaction-scoped advisory lock), so per-key order holds even with several instances running.
+ * A crash between publish and mark leaves the rows unsent: they are published again, and consumers dedupe by id.
+ */
+export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
+  const { sql: db, transport, log } = options;
+  const batchSizeMax = options.batchSizeMax ?? 200;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const retryDelayMaxMs = options.retryDelayMaxMs ?? 30_000;
+  const retentionHours = options.retentionHours ?? 24;
+
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let wakeAgain = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+
+  /** One pass: returns how many rows were published, or -1 when another relay holds the lock. */
+  const publishBatch = () =>
+    db.begin(async (tx) => {
+      const [lock] = await tx`select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as locked`;
+      if (!lock?.locked) return -1;
+      const rows = await tx<{ seq: string; envelope: Envelope }[]>`
+        select seq, envelope from outbox where sent_at is null order by seq limit ${batchSizeMax}`;
+      if (rows.length === 0) return 0;
+      await transport.publish(rows.map((row) => row.envelope));
+      await tx`update outbox set sent_at = now() where seq in ${tx(rows.map((row) => row.seq))}`;
+      return rows.length;
+    });
+
+  const pruneSent = () =>
+    db`delete from outbox where seq in (
+         select seq from outbox where sent_at < now() - make_interval(hours => ${retentionHours}) limit ${RETENTION_DELETE_MAX})`;
+
+  async function runUntilEmpty(): Promise<void> {
+    for (;;) {
+      const published = await publishBatch();
+      if (published < batchSizeMax) break;
+    }
+  }
+
+  function schedule(delayMs: number) {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(wake, delayMs);
+    timer.unref();
+  }
+
+  function wake(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      wakeAgain = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          wakeAgain = false;
+          await runUntilEmpty();
+        } while (wakeAgain && !stopped);
+        failures = 0;
+        schedule(pollIntervalMs);
+      } catch (error) {
+        failures += 1;
+        const delayMs = Math.min(retryDelayMaxMs, 100 * 2 ** Math.min(failures, 12));
+        log.warn({ err: error, failures, retryInMs: delayMs }, 'outbox relay could not publish; will retry');
+        schedule(delayMs);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  }
+
+  const listener = await db.listen(OUTBOX_CHANNEL, () => void wake());
+  const pruneTimer = setInterval(() => void pruneSent().catch((error) => log.warn({ err: error }, 'outbox prune failed')), 60_000);
+  pruneTimer.unref();
+  void wake();
+
+  return {
+    async drain() {
+      await running;
+      await runUntilEmpty();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      clearInterval(pruneTimer);
+      await listener.unlisten();
+      await running;
+    },
+  };
+}

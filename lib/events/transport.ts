@@ -1,0 +1,33 @@
+import type { Envelope, Topic } from './envelope.js';
+
+/**
+ * How events leave and reach a service. Two implementations with the same contract:
+ * Kafka (production, tests) and an in-process bus (`npm start` without KAFKA_BROKERS).
+ *
+ * Contract:
+ * - `publish` resolves only when every envelope is durably accepted (Kafka: acks from all in-sync replicas);
+ *   envelopes with the same key keep their order.
+ * - A subscription delivers envelopes one at a time per partition/key, in order, and moves its position
+ *   past an envelope only after `handle` resolved. If `handle` throws, the envelope is delivered again
+ *   (at-least-once); handlers store the event id with their effect so a redelivery changes nothing.
+ * - A message that is not a valid envelope is reported to `onPoison` and skipped; it never stops the subscription.
+ */
+export interface EventTransport {
+  publish(envelopes: readonly Envelope[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  topics: readonly Topic[];
+  /** Consumers with the same group share the work; each group sees every event. */
+  groupId: string;
+  /** `true` for durable consumers that must see history; `false` for live feeds (subscriptions) that start from now. */
+  fromBeginning: boolean;
+  handle(envelope: Envelope): Promise<void>;
+  onPoison?(reason: string, raw: { topic: string; partition: number; offset: string }): void;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import { AppError, badInput } from '../errors.js';
+
+/** Bodies above this are refused before they are read in full (a GraphQL document and variables fit easily). */
+export const REQUEST_BODY_BYTES_MAX = 1024 * 1024;
+
+export class PayloadTooLargeError extends Error {}
+
+export async function readBody(request: IncomingMessage, bytesMax = REQUEST_BODY_BYTES_MAX): Promise<string> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > bytesMax) throw new PayloadTooLargeError(`request body over ${bytesMax} bytes`);
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > bytesMax) throw new PayloadTooLargeError(`request body over ${bytesMax} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  response.end(text);
+}
+
+/** A GraphQL-shaped error answer for requests refused before they reach Apollo (no credential, body too large). */
+export function sendGraphQLError(response: ServerResponse, error: AppError): void {
+  sendJson(response, error.httpStatus, { errors: [{ message: error.message, extensions: { code: error.code } }] });
+}
+
+export function toHeaderMap(request: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/** Parses a JSON body, or refuses with BAD_USER_INPUT; an empty body is `undefined` (GET requests). */
+export function parseJsonBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badInput('Request body is not valid JSON');
+  }
+}
+
+/** Runs one HTTP request through Apollo Server (no framework: node:http is all we need) and writes its answer. */
+export async function handleGraphQLHttp<Context extends BaseContext>(
+  apollo: ApolloServer<Context>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: () => Promise<Context>,
+): Promise<void> {
+  let body: unknown;
+  try {
+    const contentType = request.headers['content-type'] ?? '';
+    const text = await readBody(request);
+    body = contentType.includes('application/json') ? parseJsonBody(text) : text;
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, new AppError('BAD_USER_INPUT', `Request body is larger than ${REQUEST_BODY_BYTES_MAX} bytes`));
+    if (error instanceof AppError) return sendGraphQLError(response, error);
+    throw error;
+  }
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const result = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method ?? 'GET', headers: toHeaderMap(request), search: url.search, body },
+    context,
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of result.headers) headers[name] = value;
+  response.writeHead(result.status ?? 200, headers);
+  if (result.body.kind === 'complete') {
+    response.end(result.body.string);
+    return;
+  }
+  for await (const chunk of result.body.asyncIterator) response.write(chunk);
+  response.end();
+}

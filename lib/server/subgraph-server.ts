@@ -1,0 +1,162 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { DocumentNode } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { type Caller, INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from '../auth/internal-credential.js';
+import type { Identity } from '../auth/identity.js';
+import { AppError, badInput, toPublicError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { handleGraphQLHttp, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
+
+/** What every resolver receives: who called (the gateway on behalf of a user, or a service) and the request id. */
+export interface SubgraphContext {
+  caller: Caller;
+  /** The signed-in user the gateway vouches for; null for anonymous calls and for service calls. */
+  identity: Identity | null;
+  requestId: string;
+}
+
+/** An internal HTTP endpoint (`POST /internal/...`): callable only with a service or gateway credential, never public. */
+export type InternalRoute = (input: { caller: Caller; body: unknown }) => Promise<{ status: number; body: unknown }>;
+
+export interface SubgraphServerOptions {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<SubgraphContext>;
+  credential: InternalCredential;
+  log: Logger;
+  host: string;
+  port: number;
+  internalRoutes?: Record<string, InternalRoute>;
+  /** Checked by `/health`: e.g. the database answers. */
+  healthCheck?: () => Promise<void>;
+  /** Closed after HTTP and WebSocket traffic has drained: relays, consumers, pools. */
+  onStop?: () => Promise<void>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** How long a stop waits for in-flight requests before closing connections. */
+const DRAIN_GRACE_MS = 10_000;
+/** graphql-ws keep-alive: pings idle sockets so dead peers are noticed. */
+const WEBSOCKET_KEEPALIVE_MS = 12_000;
+const WEBSOCKET_PAYLOAD_BYTES_MAX = 64 * 1024;
+
+function requestIdOf(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && /^[\w-]{1,100}$/.test(header) ? header : crypto.randomUUID();
+}
+
+function contextFor(caller: Caller, requestId: string): SubgraphContext {
+  return { caller, identity: caller.kind === 'gateway' ? caller.identity : null, requestId };
+}
+
+/**
+ * The one bootstrap every subgraph uses: Apollo Server on `buildSubgraphSchema`, graphql-ws on the same
+ * HTTP server and path, `/health`, internal routes, and a graceful drain. Every GraphQL call must carry the
+ * internal credential, so a client that reaches a subgraph port directly gets 401.
+ */
+export async function startSubgraphServer(options: SubgraphServerOptions): Promise<RunningServer> {
+  const { log, credential } = options;
+  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]);
+  const httpServer: Server = createServer();
+  const apollo = new ApolloServer<SubgraphContext>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver')),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  const webSocketServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
+  const webSockets = useServer<Record<string, unknown>, { caller: Caller }>(
+    {
+      schema,
+      onConnect: async (context) => {
+        try {
+          context.extra.caller = await credential.verify(String(context.connectionParams?.[INTERNAL_CREDENTIAL_HEADER] ?? ''));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (context) => contextFor(context.extra.caller as Caller, crypto.randomUUID()),
+    },
+    webSocketServer,
+    WEBSOCKET_KEEPALIVE_MS,
+  );
+
+  async function handle(request: IncomingMessage, response: ServerResponse) {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/health') return health(response);
+    let caller: Caller;
+    try {
+      caller = await credential.verify(request.headers[INTERNAL_CREDENTIAL_HEADER] as string | undefined);
+    } catch (error) {
+      if (error instanceof AppError) return sendGraphQLError(response, error);
+      throw error;
+    }
+    if (path === '/graphql') return handleGraphQLHttp(apollo, request, response, async () => contextFor(caller, requestIdOf(request)));
+    const route = options.internalRoutes?.[`${request.method} ${path}`];
+    if (route) return internal(route, caller, request, response);
+    sendJson(response, 404, { error: 'not found' });
+  }
+
+  async function health(response: ServerResponse) {
+    try {
+      await options.healthCheck?.();
+      sendJson(response, 200, { status: 'ok', service: options.name });
+    } catch (error) {
+      log.warn({ err: error }, 'health check failed');
+      sendJson(response, 503, { status: 'unavailable', service: options.name });
+    }
+  }
+
+  async function internal(route: InternalRoute, caller: Caller, request: IncomingMessage, response: ServerResponse) {
+    try {
+      const body = parseJsonBody(await readBody(request));
+      const result = await route({ caller, body });
+      sendJson(response, result.status, result.body);
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, badInput(error.message));
+      if (error instanceof AppError) return sendJson(response, error.httpStatus, { error: { code: error.code, message: error.message } });
+      throw error;
+    }
+  }
+
+  httpServer.on('request', (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      log.error({ err: error }, 'request failed');
+      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }] });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  log.info({ port }, `${options.name} subgraph listening`);
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url: `http://${options.host}:${port}/graphql`,
+    port,
+    stop: () =>
+      (stopping ??= (async () => {
+        await webSockets.dispose();
+        await apollo.stop();
+        await options.onStop?.();
+      })()),
+  };
+}

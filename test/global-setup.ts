@@ -1,0 +1,36 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startKafkaBroker } from '../scripts/infra/kafka-broker.js';
+import { startEmbeddedPostgres } from '../scripts/infra/postgres.js';
+import { freePort } from './support/ports.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Admin URL template of the test PostgreSQL server: replace `{db}` with a database name. */
+    postgresUrlTemplate: string;
+    kafkaBrokers: string;
+  }
+}
+
+/**
+ * Starts the real parts every test file shares: one PostgreSQL server and one Kafka broker, on loopback,
+ * stopped at the end. Each test file makes its own databases and topics-prefix/consumer groups, so files
+ * do not see each other's data.
+ */
+export default async function setup(project: TestProject) {
+  const workDir = await mkdtemp(join(tmpdir(), 'ecocoin-test-'));
+  const [postgresServer, kafka] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await freePort(), persistent: false }),
+    startKafkaBroker({ dataDir: join(workDir, 'kafka') }),
+  ]);
+  project.provide('postgresUrlTemplate', postgresServer.url('{db}'));
+  project.provide('kafkaBrokers', kafka.brokers.join(','));
+
+  return async () => {
+    await Promise.allSettled([postgresServer.stop(), kafka.stop()]);
+    await rm(workDir, { recursive: true, force: true });
+  };
+}
