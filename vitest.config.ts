@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['**/test/**/*.test.ts'],
+    include: ['{lib,gateway,subgraphs,scripts,contracts,sdk,bench,test}/**/*.test.ts'],
     exclude: ['node_modules/**', '.data/**'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',

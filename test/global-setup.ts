@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'vitest';
@@ -22,10 +22,21 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const workDir = await mkdtemp(join(tmpdir(), 'ecocoin-test-'));
-  const [postgresServer, kafka] = await Promise.all([
+  // When tests run as root, PostgreSQL runs as its own user and must be able to enter this folder.
+  await chmod(workDir, 0o755);
+  const started = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await freePort(), persistent: false }),
     startKafkaBroker({ dataDir: join(workDir, 'kafka') }),
   ]);
+  const [postgresStart, kafkaStart] = started;
+  if (postgresStart.status === 'rejected' || kafkaStart.status === 'rejected') {
+    await Promise.allSettled(started.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop()] : [])));
+    await rm(workDir, { recursive: true, force: true });
+    const reasons = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+    throw new Error(`Could not start the test infrastructure:\n${reasons.join('\n')}`);
+  }
+  const postgresServer = postgresStart.value;
+  const kafka = kafkaStart.value;
   project.provide('postgresUrlTemplate', postgresServer.url('{db}'));
   project.provide('kafkaBrokers', kafka.brokers.join(','));
 

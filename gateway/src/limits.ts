@@ -27,7 +27,7 @@ export function depthLimitRule(depthMax: number): ValidationRule {
         const depth = depthOf(operation.selectionSet, new Set());
         if (depth > depthMax) {
           context.reportError(
-            new GraphQLError(`Query is nested ${depth} levels deep; at most ${depthMax} are allowed`, { nodes: [operation], extensions: { code: 'BAD_USER_INPUT' } }),
+            new GraphQLError(`Query is nested ${depth} levels deep; at most ${depthMax} are allowed`, { nodes: [operation] }),
           );
         }
       },

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type { DocumentNode } from 'graphql';
@@ -74,7 +74,12 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     schema,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver')),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }),
+      ApolloServerPluginLandingPageDisabled(),
+      // No Apollo Studio here; traces would only add bytes to every subgraph answer.
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
   });
   await apollo.start();
 

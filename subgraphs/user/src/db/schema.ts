@@ -40,7 +40,7 @@ export const wallets = pgTable(
     uniqueIndex('wallets_system_currency_idx').on(table.systemAccount, table.currency),
     check('wallets_exactly_one_owner', sql`(${table.userId} is null) <> (${table.systemAccount} is null)`),
     // The last line of defence behind the posting code: only money entering or leaving the platform may go negative.
-    check('wallets_balance_not_negative', sql`${table.balance} >= 0 or ${table.systemAccount} = 'external'`),
+    check('wallets_balance_not_negative', sql`${table.balance} >= 0 or ${table.systemAccount} is not distinct from 'external'`),
   ],
 );
 

@@ -52,7 +52,7 @@ CREATE TABLE "wallets" (
 	"balance" numeric(78, 0) DEFAULT '0' NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "wallets_exactly_one_owner" CHECK (("wallets"."user_id" is null) <> ("wallets"."system_account" is null)),
-	CONSTRAINT "wallets_balance_not_negative" CHECK ("wallets"."balance" >= 0 or "wallets"."system_account" = 'external')
+	CONSTRAINT "wallets_balance_not_negative" CHECK ("wallets"."balance" >= 0 or "wallets"."system_account" is not distinct from 'external')
 );
 --> statement-breakpoint
 ALTER TABLE "posting_entries" ADD CONSTRAINT "posting_entries_posting_id_postings_id_fk" FOREIGN KEY ("posting_id") REFERENCES "public"."postings"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
