@@ -13,7 +13,8 @@ export function parseConfig<Schema extends z.ZodType>(schema: Schema, env: Recor
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
-    const variable = issue.path.join('.') || '(environment)';
+    // One variable per line: a broker list's third entry is still KAFKA_BROKERS to the operator.
+    const variable = String(issue.path[0] ?? '(environment)');
     return `  ${variable}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -26,8 +27,9 @@ const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-0000';
 const DEV_GATEWAY_SECRET = 'dev-only-gateway-secret-do-not-use-in-production';
 const SECRET_LENGTH_MIN = 32;
 
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const port = (fallback: number) =>
+  z.coerce.number({ message: 'must be a port number from 0 to 65535' }).int('must be a port number from 0 to 65535').min(0).max(65535, 'must be a port number from 0 to 65535').default(fallback);
+export const positiveInt = (fallback: number) => z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').positive('must be greater than zero').default(fallback);
 const secret = z.string().min(SECRET_LENGTH_MIN, `must be at least ${SECRET_LENGTH_MIN} characters`);
 const optionalSecret = secret.optional();
 

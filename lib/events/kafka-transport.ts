@@ -1,4 +1,4 @@
-import { type Admin, type Consumer, type EachMessagePayload, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
+import { type Consumer, type EachMessagePayload, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
 import { createLogger, type Logger } from '../log.js';
 import { type Envelope, PoisonMessageError, parseEnvelope } from './envelope.js';
 import type { EventTransport, SubscribeOptions, Subscription } from './transport.js';
@@ -16,6 +16,7 @@ const SESSION_TIMEOUT_MS = 10_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 /** The broker answers a fetch at once when a message is there, and after at most this long otherwise. */
 const FETCH_WAIT_MAX_MS = 100;
+/** Joining the group, getting partitions and the first fetch; far more than a healthy broker needs. */
 const GROUP_JOIN_TIMEOUT_MS = 30_000;
 /**
  * A failing handler gets its envelope again after 300 ms, then growing delays capped at 30 s; after
@@ -111,7 +112,6 @@ function toTopicMessages(envelopes: readonly Envelope[], topicPrefix: string) {
 
 async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicPrefix: string, log: Logger): Promise<Subscription> {
   const topics = options.topics.map((topic) => topicPrefix + topic);
-  if (!options.fromBeginning) await startNewGroupAtEnd(kafka, options.groupId, topics, log);
 
   const consumer = kafka.consumer({
     groupId: options.groupId,
@@ -124,8 +124,9 @@ async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicP
   const onPoison =
     options.onPoison ?? ((reason, raw) => log.warn({ ...raw, groupId: options.groupId, reason }, 'skipped a message that is not an event envelope'));
 
-  const commitPast = (topic: string, partition: number, offset: string) =>
-    consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+  /** A committed offset is the next one the group reads. */
+  const commit = (topic: string, partition: number, nextOffset: string) => consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+  const after = (offset: string) => (BigInt(offset) + 1n).toString();
 
   async function eachMessage({ topic, partition, message }: EachMessagePayload) {
     let envelope: Envelope;
@@ -134,27 +135,29 @@ async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicP
     } catch (error) {
       if (!(error instanceof PoisonMessageError)) throw error;
       onPoison(error.message, { topic, partition, offset: message.offset });
-      await commitPast(topic, partition, message.offset);
+      await commit(topic, partition, after(message.offset));
       return;
     }
     try {
       await options.handle(envelope);
     } catch (error) {
-      // Nothing is committed: kafkajs fetches this partition again from this message.
+      // The group's position stays at this envelope: kafkajs fetches it again now, and a restarted consumer
+      // starts here too. Without this commit a new fromBeginning:false group would restart at the log end.
+      await commit(topic, partition, message.offset);
       throw new HandlerFailedError(`handler for ${topic}/${partition}@${message.offset} (event ${envelope.id}) failed`, { cause: error });
     }
-    await commitPast(topic, partition, message.offset);
+    await commit(topic, partition, after(message.offset));
   }
 
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) log.error({ err: payload.error, groupId: options.groupId }, 'Kafka consumer stopped for good');
   });
-  const joined = waitForGroupJoin(consumer, options.groupId);
+  const consuming = waitUntilConsuming(consumer, options.groupId);
   try {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: options.fromBeginning });
     await consumer.run({ autoCommit: false, eachMessage });
-    await joined;
+    await consuming;
   } catch (error) {
     await consumer.disconnect().catch(() => {});
     throw error;
@@ -170,53 +173,32 @@ async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicP
 }
 
 /**
- * Resolves once the consumer is in the group with its partitions assigned, so an envelope published after
- * `subscribe` resolves is one this member (or another of its group) will read.
+ * Resolves once the consumer has joined its group, got its partitions and fetched once. kafkajs picks the
+ * start of a partition without a committed offset (`fromBeginning` false: the log end) at that first fetch,
+ * not at the join, so only then is an envelope published after `subscribe` sure to be read.
  */
-function waitForGroupJoin(consumer: Consumer, groupId: string): Promise<void> {
+function waitUntilConsuming(consumer: Consumer, groupId: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      removeListener();
-      reject(new Error(`Kafka consumer of group ${groupId} did not join within ${GROUP_JOIN_TIMEOUT_MS} ms`));
-    }, GROUP_JOIN_TIMEOUT_MS);
-    const removeListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+    const removeListeners: (() => void)[] = [];
+    const finish = (error?: Error) => {
       clearTimeout(timer);
-      removeListener();
-      resolve();
-    });
+      for (const removeListener of removeListeners) removeListener();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`Kafka consumer of group ${groupId} was not consuming within ${GROUP_JOIN_TIMEOUT_MS} ms`)),
+      GROUP_JOIN_TIMEOUT_MS,
+    );
+    removeListeners.push(
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        removeListeners.push(consumer.on(consumer.events.FETCH, () => finish()));
+      }),
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) finish(payload.error);
+      }),
+    );
   });
-}
-
-/**
- * A group with no committed position on a partition would start at the log end each time its consumer
- * (re)starts, so an envelope whose handler failed before the first commit would be skipped after a
- * restart. Committing the current end for such partitions, once, before the first start fixes where
- * a new group begins: at `subscribe`.
- */
-async function startNewGroupAtEnd(kafka: Kafka, groupId: string, topics: string[], log: Logger): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const committed = await admin.fetchOffsets({ groupId, topics });
-    for (const { topic, partitions } of committed) {
-      const uncommitted = new Set(partitions.filter((partition) => partition.offset === '-1').map((partition) => partition.partition));
-      if (uncommitted.size === 0) continue;
-      const ends = (await admin.fetchTopicOffsets(topic)).filter((end) => uncommitted.has(end.partition));
-      await setOffsetsUnlessRunning(admin, groupId, topic, ends.map((end) => ({ partition: end.partition, offset: end.high })), log);
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** A group with running members already has its positions; another instance set them as it started. */
-async function setOffsetsUnlessRunning(admin: Admin, groupId: string, topic: string, partitions: { partition: number; offset: string }[], log: Logger) {
-  try {
-    await admin.setOffsets({ groupId, topic, partitions });
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.includes('must have no running instances')) throw error;
-    log.debug({ groupId, topic }, 'group already running; its members keep their positions');
-  }
 }
 
 /** kafkajs's own warnings and errors (rebalances, retries, crashes) go to the service's log. */

@@ -39,7 +39,7 @@ async function balanceOf(userId: string, currency: string): Promise<bigint> {
   return BigInt(row!.balance);
 }
 
-const deposit = (userId: string, currency: 'USD' | 'ETH' | 'CARBON', amountMinor: bigint, id = randomUUID()): PostingRequest => ({
+const deposit = (userId: string, currency: 'USD' | 'ETH' | 'CARBON', amountMinor: bigint, id: string = randomUUID()): PostingRequest => ({
   id,
   kind: 'deposit',
   entries: [
@@ -48,7 +48,7 @@ const deposit = (userId: string, currency: 'USD' | 'ETH' | 'CARBON', amountMinor
   ],
 });
 
-const transfer = (from: string, to: string, currency: 'USD', amountMinor: bigint, id = randomUUID()): PostingRequest => ({
+const transfer = (from: string, to: string, currency: 'USD', amountMinor: bigint, id: string = randomUUID()): PostingRequest => ({
   id,
   kind: 'transfer',
   entries: [

@@ -1,0 +1,17 @@
+/**
+ * `npm run start:postgres`: the embedded PostgreSQL server of `npm start` on its own, with the five service
+ * databases, for running the services one by one (`npm run start:user`, `npm run start:gateway`, …).
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SUBGRAPHS } from '../../gateway/src/config.js';
+import { startEmbeddedPostgres } from './postgres.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const port = Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54320);
+const server = await startEmbeddedPostgres({ dataDir: resolve(process.env.DATA_DIR ?? resolve(root, '.data'), 'postgres'), port, persistent: true });
+for (const service of SUBGRAPHS) await server.createDatabaseIfMissing(`${service}_service_db`);
+process.stdout.write(`PostgreSQL on 127.0.0.1:${port}; databases: ${SUBGRAPHS.map((service) => `${service}_service_db`).join(', ')}\nPress Ctrl-C to stop.\n`);
+const stop = () => void server.stop().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
