@@ -23,6 +23,8 @@ const STOP_TIMEOUT_MS = 20_000;
 const JAR_FETCH_TIMEOUT_MS = 10 * 60_000;
 const FORMAT_TIMEOUT_MS = 60_000;
 const LOG_TAIL_LINES = 40;
+const FATAL_STARTUP_PATTERN = /Fatal error during (broker|controller|KafkaServer) startup/;
+const ERROR_LINE_PATTERN = /\b(ERROR|FATAL)\b|Exception|^Caused by/;
 /** The broker's own log rolls over at this size, so a long-lived `npm run kafka` does not fill the disk. */
 const LOG_FILE_SIZE_MAX = '10MB';
 
@@ -93,9 +95,11 @@ export async function startKafkaBroker(options: StartKafkaOptions): Promise<Kafk
 
   const brokers = [`127.0.0.1:${port}`];
   try {
-    await waitUntilReady(brokers, exited, async () => `${outputTail.join('\n')}\n${await fileTail(serverLogPath)}`);
+    await waitUntilReady(brokers, exited, serverLogPath, outputTail);
   } catch (error) {
-    await stopProcess(child, exited);
+    // A broker that failed to start takes ~30 s to shut itself down (measured: port in use); nothing to keep.
+    child.kill('SIGKILL');
+    await exited;
     process.off('exit', killOnParentExit);
     throw error;
   }
@@ -228,17 +232,20 @@ async function formatStorage(jvmArgs: string[], propertiesPath: string): Promise
   await run(['format', '-t', clusterId, '-c', propertiesPath]);
 }
 
-async function waitUntilReady(brokers: string[], exited: Promise<number | null>, logTail: () => Promise<string>): Promise<void> {
+async function waitUntilReady(brokers: string[], exited: Promise<number | null>, serverLogPath: string, outputTail: string[]): Promise<void> {
   // No retries inside kafkajs: this loop is the retry, bounded by READY_TIMEOUT_MS in total.
   const admin = new Kafka({ clientId: 'ecocoin-broker-ready', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1_000, retry: { retries: 0 } }).admin();
   let exitCode: number | null | undefined;
   void exited.then((code) => {
     exitCode = code;
   });
+  const fail = async (reason: string) => new Error(`Kafka broker ${reason}:\n${await startupReport(serverLogPath, outputTail)}`);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     for (;;) {
-      if (exitCode !== undefined) throw new Error(`Kafka broker exited with code ${exitCode} while starting:\n${await logTail()}`);
+      if (exitCode !== undefined) throw await fail(`exited with code ${exitCode} while starting`);
+      // The JVM lingers long after a fatal start-up error; its log says so at once.
+      if (FATAL_STARTUP_PATTERN.test(await readFile(serverLogPath, 'utf8').catch(() => ''))) throw await fail('failed to start');
       try {
         await admin.connect();
         await admin.listTopics();
@@ -246,13 +253,20 @@ async function waitUntilReady(brokers: string[], exited: Promise<number | null>,
       } catch {
         await admin.disconnect().catch(() => {});
       }
-      if (Date.now() > deadline) throw new Error(`Kafka broker not ready after ${READY_TIMEOUT_MS} ms:\n${await logTail()}`);
+      if (Date.now() > deadline) throw await fail(`not ready after ${READY_TIMEOUT_MS} ms`);
       // Wakes early when the JVM exits, so a broken start fails at once rather than at the deadline.
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, READY_POLL_INTERVAL_MS))]);
     }
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+/** What explains a failed start: the errors and their causes from the broker's log, then the JVM's own output. */
+async function startupReport(serverLogPath: string, outputTail: string[]): Promise<string> {
+  const logLines = (await readFile(serverLogPath, 'utf8').catch(() => '')).split('\n');
+  const errorLines = logLines.filter((line) => ERROR_LINE_PATTERN.test(line)).slice(0, LOG_TAIL_LINES);
+  return [...errorLines, ...outputTail, `(full log: ${serverLogPath})`].join('\n');
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
@@ -279,11 +293,6 @@ async function requireCommands(names: string[]): Promise<void> {
     );
     if (!found) throw new Error(`${MISSING_TOOLS_MESSAGE} (\`${name}\` is not on PATH)`);
   }
-}
-
-async function fileTail(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').slice(-LOG_TAIL_LINES).join('\n');
 }
 
 function commandOutput(error: unknown): string {
