@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['{lib,gateway,subgraphs,scripts,contracts,sdk,bench,test}/**/*.test.ts'],
     exclude: ['node_modules/**', '.data/**'],
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',
     // Two cores: two files at a time keeps PostgreSQL, Kafka and the services from starving each other.
     maxWorkers: 2,

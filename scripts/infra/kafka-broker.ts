@@ -19,11 +19,11 @@ const MISSING_TOOLS_MESSAGE = 'Kafka broker needs Java 17+ and Maven: apt-get in
 const HEAP_MB_DEFAULT = 512;
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_INTERVAL_MS = 250;
+const READY_PROBE_TIMEOUT_MS = 1_000;
 const STOP_TIMEOUT_MS = 20_000;
 const JAR_FETCH_TIMEOUT_MS = 10 * 60_000;
 const FORMAT_TIMEOUT_MS = 60_000;
 const LOG_TAIL_LINES = 40;
-const FATAL_STARTUP_PATTERN = /Fatal error during (broker|controller|KafkaServer) startup/;
 const ERROR_LINE_PATTERN = /\b(ERROR|FATAL)\b|Exception|^Caused by/;
 /** The broker's own log rolls over at this size, so a long-lived `npm run kafka` does not fill the disk. */
 const LOG_FILE_SIZE_MAX = '10MB';
@@ -72,24 +72,8 @@ export async function startKafkaBroker(options: StartKafkaOptions): Promise<Kafk
   // meta.properties is what the broker itself checks; formatting again would fail on a used folder.
   if (!existsSync(join(logDir, 'meta.properties'))) await formatStorage(jvmArgs, propertiesPath);
 
-  const child = spawn('java', [...jvmArgs, 'kafka.Kafka', propertiesPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const outputTail: string[] = [];
-  const onOutput = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (line.trim() === '') continue;
-      outputTail.push(line);
-      if (outputTail.length > LOG_TAIL_LINES) outputTail.shift();
-      log(line);
-    }
-  };
-  child.stdout?.on('data', onOutput);
-  child.stderr?.on('data', onOutput);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // The broker never keeps Node alive by itself (a test run whose setup failed half-way still ends), and
-  // when Node exits, for whatever reason, the broker goes too; 'exit' handlers may only run sync code.
-  child.unref();
-  // Piped stdio of a child is a net.Socket, though typed as a plain stream.
-  for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref();
+  const { child, exited, outputTail } = spawnBroker([...jvmArgs, 'kafka.Kafka', propertiesPath], log);
+  // When Node exits, for whatever reason, the broker goes too; 'exit' handlers may only run sync code.
   const killOnParentExit = () => child.kill('SIGKILL');
   process.on('exit', killOnParentExit);
 
@@ -97,7 +81,7 @@ export async function startKafkaBroker(options: StartKafkaOptions): Promise<Kafk
   try {
     await waitUntilReady(brokers, exited, serverLogPath, outputTail);
   } catch (error) {
-    // A broker that failed to start takes ~30 s to shut itself down (measured: port in use); nothing to keep.
+    // A broker that never became ready holds nothing worth a clean shutdown.
     child.kill('SIGKILL');
     await exited;
     process.off('exit', killOnParentExit);
@@ -113,6 +97,28 @@ export async function startKafkaBroker(options: StartKafkaOptions): Promise<Kafk
       return stopping;
     },
   };
+}
+
+/** The JVM, its exit, and its last lines of stdout/stderr (the broker's own log goes to a file). */
+function spawnBroker(javaArgs: string[], log: (line: string) => void) {
+  const child = spawn('java', javaArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const outputTail: string[] = [];
+  const onOutput = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (line.trim() === '') continue;
+      outputTail.push(line);
+      if (outputTail.length > LOG_TAIL_LINES) outputTail.shift();
+      log(line);
+    }
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  // The broker never keeps Node alive by itself, so a test run whose setup failed half-way still ends.
+  child.unref();
+  // Piped stdio of a child is a net.Socket, though typed as a plain stream.
+  for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref();
+  return { child, exited, outputTail };
 }
 
 /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -233,8 +239,16 @@ async function formatStorage(jvmArgs: string[], propertiesPath: string): Promise
 }
 
 async function waitUntilReady(brokers: string[], exited: Promise<number | null>, serverLogPath: string, outputTail: string[]): Promise<void> {
-  // No retries inside kafkajs: this loop is the retry, bounded by READY_TIMEOUT_MS in total.
-  const admin = new Kafka({ clientId: 'ecocoin-broker-ready', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1_000, retry: { retries: 0 } }).admin();
+  // No retries inside kafkajs and short time-outs: this loop is the retry, bounded by READY_TIMEOUT_MS in
+  // total. With kafkajs's 30 s request time-out, a port held by something that never answers stalled it.
+  const admin = new Kafka({
+    clientId: 'ecocoin-broker-ready',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: READY_PROBE_TIMEOUT_MS,
+    requestTimeout: READY_PROBE_TIMEOUT_MS,
+    retry: { retries: 0 },
+  }).admin();
   let exitCode: number | null | undefined;
   void exited.then((code) => {
     exitCode = code;
@@ -244,8 +258,6 @@ async function waitUntilReady(brokers: string[], exited: Promise<number | null>,
   try {
     for (;;) {
       if (exitCode !== undefined) throw await fail(`exited with code ${exitCode} while starting`);
-      // The JVM lingers long after a fatal start-up error; its log says so at once.
-      if (FATAL_STARTUP_PATTERN.test(await readFile(serverLogPath, 'utf8').catch(() => ''))) throw await fail('failed to start');
       try {
         await admin.connect();
         await admin.listTopics();

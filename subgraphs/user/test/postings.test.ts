@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../../lib/auth/internal-credential.js';
+import { type Envelope, TOPICS } from '../../../lib/events/envelope.js';
+import { createKafkaTransport } from '../../../lib/events/kafka-transport.js';
+import { silentLogger } from '../../../lib/log.js';
+import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
+import { waitFor } from '../../../test/support/wait.js';
 import { POSTING_PATH, type PostingRequest } from '../../../lib/ledger/posting.js';
 import { type Stack, startStack, TEST_SECRETS } from '../../../test/support/stack.js';
 
@@ -57,8 +62,13 @@ const transfer = (from: string, to: string, currency: 'USD', amountMinor: bigint
   ],
 });
 
+const brokers = inject('kafkaBrokers');
+const topicPrefix = `user-${randomUUID().slice(0, 8)}.`;
+
 beforeAll(async () => {
-  stack = await startStack();
+  await ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
+  // The service publishes through its own Kafka transport, as in production.
+  stack = await startStack({ env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix } });
   sql = postgres(stack.userDatabaseUrl, { max: 2, onnotice: () => {} });
   postingUrl = new URL(POSTING_PATH, stack.userUrl).toString();
 });
@@ -79,6 +89,25 @@ describe('applying postings', () => {
     expect(events.map((event) => event.envelope.data)).toEqual([
       expect.objectContaining({ userId: user, currency: 'USD', balance: '100.00', balanceMinor: '10000', changeMinor: '10000', postingId: request.id }),
     ]);
+  });
+
+  it('publishes wallet.updated to Kafka for each user wallet a posting changed', async () => {
+    const consumer = createKafkaTransport({ brokers: brokers.split(','), clientId: 'postings-test', topicPrefix, log: silentLogger });
+    const received: Envelope[] = [];
+    await consumer.subscribe({ topics: ['wallet.updated'], groupId: `${topicPrefix}${randomUUID()}`, fromBeginning: true, handle: async (envelope) => void received.push(envelope) });
+    try {
+      const [payer, payee] = [await newUser(), await newUser()];
+      await post(deposit(payer, 'USD', 300n));
+      const request = transfer(payer, payee, 'USD', 120n);
+      await post(request);
+      const events = await waitFor(() => {
+        const matching = received.filter((envelope) => envelope.data.postingId === request.id);
+        return matching.length === 2 && matching;
+      }, { timeoutMs: 15_000, message: 'two wallet.updated events for the transfer' });
+      expect(events.map((event) => [event.key, event.data.balance])).toEqual(expect.arrayContaining([[payer, '1.80'], [payee, '1.20']]));
+    } finally {
+      await consumer.close();
+    }
   });
 
   it('applies the same posting twice and changes balances once', async () => {
