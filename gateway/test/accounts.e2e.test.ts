@@ -227,3 +227,15 @@ describe('gateway endpoints', () => {
     expect(result.data).toBeUndefined();
   });
 });
+
+describe('WebSocket on a subgraph', () => {
+  it('closes a graphql-ws connection without the gateway credential with 4403', async () => {
+    const { createClient } = await import('graphql-ws');
+    const { default: WebSocket } = await import('ws');
+    const closeCode = await new Promise<number>((resolve) => {
+      const client = createClient({ url: stack.userUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, on: { closed: (event) => resolve((event as { code: number }).code) } });
+      client.on('closed', () => void client.dispose());
+    });
+    expect(closeCode).toBe(4403);
+  });
+});

@@ -25,8 +25,8 @@ const GROUP_JOIN_TIMEOUT_MS = 30_000;
  */
 const CONSUMER_RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 5 } as const;
 /**
- * Bounded (about 15 s of back-off in all), so a dead broker fails `publish` and the outbox tries again later, rather
- * than hanging it. kafkajs's default for idempotent producers is to retry forever.
+ * Bounded (about 15 s of back-off in all), so a dead broker fails `publish` and the outbox tries again
+ * later, rather than hanging it: kafkajs's default for idempotent producers is to retry forever.
  */
 const PRODUCER_RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 5_000, retries: 6 } as const;
 /** kafkajs warns that bounded retries weaken exactly-once; we need at-least-once, and consumers dedupe by event id. */
@@ -81,6 +81,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     async subscribe(subscribeOptions) {
       assertOpen();
       const subscription = await startSubscription(kafka, subscribeOptions, topicPrefix, log);
+      if (closing) {
+        await subscription.close();
+        assertOpen();
+      }
       subscriptions.add(subscription);
       return {
         async close() {
