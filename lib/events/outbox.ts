@@ -147,8 +147,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       stopped = true;
       if (timer) clearTimeout(timer);
       clearInterval(pruneTimer);
-      await listener.unlisten();
-      await running;
+      // On Ctrl-C the terminal signals PostgreSQL too, so its connection may be gone already; nothing is lost by that.
+      await listener.unlisten().catch(() => {});
+      await running?.catch(() => {});
     },
   };
 }
