@@ -5,7 +5,7 @@ import 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startKafkaBroker } from '../scripts/infra/kafka-broker.js';
 import { startEmbeddedPostgres } from '../scripts/infra/postgres.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../scripts/infra/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

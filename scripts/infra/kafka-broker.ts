@@ -7,7 +7,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort } from '../../test/support/ports.js';
+import { freePort } from './ports.js';
 
 /** Also passed to Maven as `-Dkafka.version`, so this constant, not the pom, decides the jars. */
 const KAFKA_VERSION = '3.9.1';
