@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -10,7 +8,7 @@ import { InternalCredential } from '../../lib/auth/internal-credential.js';
 import type { UserTokenSettings } from '../../lib/auth/user-token.js';
 import { AppError, toPublicError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { handleGraphQLHttp, sendGraphQLError, sendJson } from '../../lib/server/http.js';
+import { handleGraphQLHttp, listen, requestIdOf, sendGraphQLError, sendJson } from '../../lib/server/http.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
@@ -27,11 +25,6 @@ export interface GatewayOptions {
   log?: Logger;
   /** Defaults to the committed schema/supergraph.graphql. */
   supergraphSdl?: string;
-}
-
-function requestIdOf(request: IncomingMessage): string {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && /^[\w-]{1,100}$/.test(header) ? header : randomUUID();
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
@@ -81,18 +74,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     sendJson(response, 404, { error: 'not found' });
   }
 
-  httpServer.on('request', (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      log.error({ err: error }, 'request failed');
-      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }] });
-      else response.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
+  const port = await listen(httpServer, handle, { host: config.HOST, port: config.PORT, log });
   log.info({ port, subgraphs: subgraphs.map((subgraph) => subgraph.name) }, 'gateway listening');
 
   let stopping: Promise<void> | null = null;

@@ -1,6 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { AppError, badInput } from '../errors.js';
+import type { Logger } from '../log.js';
 
 /** Bodies above this are refused before they are read in full (a GraphQL document and variables fit easily). */
 export const REQUEST_BODY_BYTES_MAX = 1024 * 1024;
@@ -81,4 +83,33 @@ export async function handleGraphQLHttp<Context extends BaseContext>(
   }
   for await (const chunk of result.body.asyncIterator) response.write(chunk);
   response.end();
+}
+
+/**
+ * Serves `handle` on `server` and resolves with the bound port. A handler that throws is a bug: it is logged,
+ * and the client gets INTERNAL without details (or a closed connection if the answer had already started).
+ */
+export async function listen(
+  server: Server,
+  handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>,
+  options: { host: string; port: number; log: Logger },
+): Promise<number> {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      options.log.error({ err: error }, 'request failed');
+      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }] });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** The caller's request id when it is a sane token, else a new one; it follows the request into logs and subgraphs. */
+export function requestIdOf(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && /^[\w-]{1,100}$/.test(header) ? header : crypto.randomUUID();
 }

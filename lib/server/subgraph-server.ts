@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -12,7 +11,7 @@ import { type Caller, INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from
 import type { Identity } from '../auth/identity.js';
 import { AppError, badInput, toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { handleGraphQLHttp, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
+import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
 
 /** What every resolver receives: who called (the gateway on behalf of a user, or a service) and the request id. */
 export interface SubgraphContext {
@@ -51,11 +50,6 @@ const DRAIN_GRACE_MS = 10_000;
 /** graphql-ws keep-alive: pings idle sockets so dead peers are noticed. */
 const WEBSOCKET_KEEPALIVE_MS = 12_000;
 const WEBSOCKET_PAYLOAD_BYTES_MAX = 64 * 1024;
-
-function requestIdOf(request: IncomingMessage): string {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && /^[\w-]{1,100}$/.test(header) ? header : crypto.randomUUID();
-}
 
 function contextFor(caller: Caller, requestId: string): SubgraphContext {
   return { caller, identity: caller.kind === 'gateway' ? caller.identity : null, requestId };
@@ -139,18 +133,7 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     }
   }
 
-  httpServer.on('request', (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      log.error({ err: error }, 'request failed');
-      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }] });
-      else response.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port, options.host, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
+  const port = await listen(httpServer, handle, { host: options.host, port: options.port, log });
   log.info({ port }, `${options.name} subgraph listening`);
 
   let stopping: Promise<void> | null = null;
