@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
+import { type DocumentNode, parse } from 'graphql';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { InternalCredential } from '../auth/internal-credential.js';
+import { connectDatabase, DEFAULT_DATABASE_LIMITS, runMigrations } from '../db.js';
+import { createEventTransport } from '../events/create-transport.js';
+import { startOutboxRelay } from '../events/outbox.js';
+import type { EventTransport } from '../events/transport.js';
+import { createLogger, type Logger } from '../log.js';
+import type { SubgraphConfig } from '../service-config.js';
+import { type InternalRoute, type RunningServer, type SubgraphContext, startSubgraphServer } from './subgraph-server.js';
+
+/** Everything a subgraph's code runs on, made once at start. */
+export interface ServiceRuntime<Schema extends Record<string, unknown>> {
+  db: PostgresJsDatabase<Schema>;
+  sql: postgres.Sql;
+  transport: EventTransport;
+  credential: InternalCredential;
+  log: Logger;
+}
+
+/** Something a service runs beside its HTTP server (a poller, a consumer, a live feed), stopped after the server drains. */
+export interface BackgroundTask {
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Tests and `npm start` may hand in a transport; otherwise KAFKA_BROKERS decides. */
+  transport?: EventTransport;
+}
+
+export interface SubgraphServiceDefinition<Schema extends Record<string, unknown>> {
+  service: string;
+  schema: Schema;
+  typeDefs: DocumentNode;
+  migrationsFolder: string;
+  resolvers(runtime: ServiceRuntime<Schema>): GraphQLResolverMap<SubgraphContext>;
+  internalRoutes?(runtime: ServiceRuntime<Schema>): Record<string, InternalRoute>;
+  /** Started after the database and transport, before the server listens. */
+  background?(runtime: ServiceRuntime<Schema>): Promise<BackgroundTask[]>;
+}
+
+export const readTypeDefs = (url: URL): DocumentNode => parse(readFileSync(url, 'utf8'));
+
+/**
+ * The one way a subgraph process starts: migrate its database, connect with explicit pool limits, open the
+ * event transport and the outbox relay, start its background tasks, and serve. `stop()` drains HTTP and
+ * WebSocket traffic first, then background tasks, the relay, the transport and the pool, in that order.
+ */
+export async function startSubgraphService<Schema extends Record<string, unknown>>(
+  definition: SubgraphServiceDefinition<Schema>,
+  config: SubgraphConfig,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const log = options.log ?? createLogger(definition.service, config.LOG_LEVEL);
+  await runMigrations(config.DATABASE_URL, definition.migrationsFolder);
+  const database = connectDatabase(config.DATABASE_URL, definition.schema, {
+    ...DEFAULT_DATABASE_LIMITS,
+    poolSizeMax: config.DATABASE_POOL_MAX,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  });
+  const transport =
+    options.transport ??
+    (await createEventTransport({ brokers: config.KAFKA_BROKERS, clientId: definition.service, topicPrefix: config.KAFKA_TOPIC_PREFIX, log }));
+  const relay = await startOutboxRelay({ sql: database.sql, transport, log });
+  const runtime: ServiceRuntime<Schema> = { db: database.db, sql: database.sql, transport, credential: new InternalCredential(config.GATEWAY_SECRET), log };
+  const tasks = (await definition.background?.(runtime)) ?? [];
+  return startSubgraphServer({
+    name: definition.service,
+    typeDefs: definition.typeDefs,
+    resolvers: definition.resolvers(runtime),
+    credential: runtime.credential,
+    log,
+    host: config.HOST,
+    port: config.PORT,
+    internalRoutes: definition.internalRoutes?.(runtime),
+    healthCheck: async () => void (await database.db.execute(sql`select 1`)),
+    onStop: async () => {
+      for (const task of tasks) await task.stop();
+      await relay.stop();
+      if (!options.transport) await transport.close();
+      await database.close();
+    },
+  });
+}
