@@ -27,3 +27,23 @@ function parseDateTime(value: unknown): Date {
   if (Number.isNaN(date.getTime())) throw badInput('DateTime is not a real date');
   return date;
 }
+
+/** Prices and rates: a plain decimal string with up to 18 decimals. Output only in practice, but strict both ways. */
+export const DecimalScalar = new GraphQLScalarType<string, string>({
+  name: 'Decimal',
+  description: 'A decimal number as a string, e.g. "0.283451": prices and rates, with up to 18 decimals. Never a float.',
+  serialize(value) {
+    if (typeof value !== 'string' || !/^-?(0|[1-9]\d*)(\.\d{1,18})?$/.test(value)) throw new TypeError('Decimal must be serialised from a decimal string');
+    return value;
+  },
+  parseValue: parseDecimal,
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) throw badInput('Decimal must be a string like "0.25"');
+    return parseDecimal(ast.value);
+  },
+});
+
+function parseDecimal(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 60 || !/^-?(0|[1-9]\d*)(\.\d{1,18})?$/.test(value)) throw badInput('Decimal must be a string like "0.25", with at most 18 decimals');
+  return value;
+}

@@ -47,8 +47,7 @@ async function main() {
       const subgraph = await load();
       const database = `${subgraph.SERVICE}_service_db`;
       await postgresServer.createDatabaseIfMissing(database);
-      const config = parseConfig(subgraph.configSchema, { ...env, PORT: String(subgraph.DEFAULT_PORT), DATABASE_URL: postgresServer.url(database) });
-      const server = await subgraph.start(config);
+      const server = await subgraph.startFromEnv({ ...env, PORT: String(subgraph.DEFAULT_PORT), DATABASE_URL: postgresServer.url(database) });
       running.push(server);
       urls.push(`  ${subgraph.SERVICE.padEnd(13)} ${server.url}`);
     }

@@ -1,16 +1,15 @@
-import type { z } from 'zod';
+import type { StartOptions } from '../lib/server/service.js';
 import type { RunningServer } from '../lib/server/subgraph-server.js';
-import type { SubgraphConfig } from '../lib/service-config.js';
 
-/** What every subgraph's server.ts exports, so `npm start` and the tests start them all the same way. */
+/** What `npm start` needs of a subgraph (its server.ts): its name, its port, and a start from environment variables. */
 export interface SubgraphModule {
   SERVICE: string;
   DEFAULT_PORT: number;
-  configSchema: z.ZodType<SubgraphConfig, unknown>;
-  start(config: SubgraphConfig): Promise<RunningServer>;
+  startFromEnv(env: Record<string, string | undefined>, options?: StartOptions): Promise<RunningServer>;
 }
 
 /** The subgraphs built so far, in start order; a subgraph not listed here is absent from the supergraph too. */
 export const SUBGRAPH_MODULES: Record<string, () => Promise<SubgraphModule>> = {
   user: () => import('../subgraphs/user/src/server.js'),
+  price: () => import('../subgraphs/price/src/server.js'),
 };

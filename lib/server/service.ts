@@ -33,15 +33,21 @@ export interface StartOptions {
   transport?: EventTransport;
 }
 
+/** What a service builds on its runtime: its resolvers, internal routes and background tasks. */
+export interface ServiceParts {
+  resolvers: GraphQLResolverMap<SubgraphContext>;
+  internalRoutes?: Record<string, InternalRoute>;
+  /** Already started; stopped after the server has drained, in order. */
+  tasks?: BackgroundTask[];
+}
+
 export interface SubgraphServiceDefinition<Schema extends Record<string, unknown>> {
   service: string;
   schema: Schema;
   typeDefs: DocumentNode;
   migrationsFolder: string;
-  resolvers(runtime: ServiceRuntime<Schema>): GraphQLResolverMap<SubgraphContext>;
-  internalRoutes?(runtime: ServiceRuntime<Schema>): Record<string, InternalRoute>;
-  /** Started after the database and transport, before the server listens. */
-  background?(runtime: ServiceRuntime<Schema>): Promise<BackgroundTask[]>;
+  /** Runs once the database and transport are up, before the server listens. */
+  setup(runtime: ServiceRuntime<Schema>): ServiceParts | Promise<ServiceParts>;
 }
 
 export const readTypeDefs = (url: URL): DocumentNode => parse(readFileSync(url, 'utf8'));
@@ -68,16 +74,17 @@ export async function startSubgraphService<Schema extends Record<string, unknown
     (await createEventTransport({ brokers: config.KAFKA_BROKERS, clientId: definition.service, topicPrefix: config.KAFKA_TOPIC_PREFIX, log }));
   const relay = await startOutboxRelay({ sql: database.sql, transport, log });
   const runtime: ServiceRuntime<Schema> = { db: database.db, sql: database.sql, transport, credential: new InternalCredential(config.GATEWAY_SECRET), log };
-  const tasks = (await definition.background?.(runtime)) ?? [];
+  const parts = await definition.setup(runtime);
+  const tasks = parts.tasks ?? [];
   return startSubgraphServer({
     name: definition.service,
     typeDefs: definition.typeDefs,
-    resolvers: definition.resolvers(runtime),
+    resolvers: parts.resolvers,
     credential: runtime.credential,
     log,
     host: config.HOST,
     port: config.PORT,
-    internalRoutes: definition.internalRoutes?.(runtime),
+    internalRoutes: parts.internalRoutes,
     healthCheck: async () => void (await database.db.execute(sql`select 1`)),
     onStop: async () => {
       for (const task of tasks) await task.stop();

@@ -1,10 +1,9 @@
-import { exitOnConfigError, parseConfig } from '../../../lib/config.js';
+import { exitOnConfigError } from '../../../lib/config.js';
 import { stopOnSignals } from '../../../lib/server/signals.js';
-import { configSchema, start } from './server.js';
+import { startFromEnv } from './server.js';
 
 try {
-  const server = await start(parseConfig(configSchema, process.env));
-  stopOnSignals(server);
+  stopOnSignals(await startFromEnv(process.env));
 } catch (error) {
   exitOnConfigError(error);
 }

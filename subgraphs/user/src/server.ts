@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../../lib/config.js';
 import { POSTING_PATH } from '../../../lib/ledger/posting.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
@@ -15,20 +16,24 @@ export const typeDefs = readTypeDefs(new URL('../../../schema/user.graphql', imp
 
 /** Migrates, connects, and serves the user subgraph. */
 export function start(config: SubgraphConfig, options: StartOptions = {}): Promise<RunningServer> {
-  const depsOf = (runtime: { db: UserServiceDeps['db'] }): UserServiceDeps => ({
-    db: runtime.db,
-    tokens: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS },
-  });
   return startSubgraphService(
     {
       service: SERVICE,
       schema,
       typeDefs,
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
-      resolvers: (runtime) => createResolvers(depsOf(runtime)),
-      internalRoutes: (runtime) => ({ [`POST ${POSTING_PATH}`]: postingRoute(depsOf(runtime)) }),
+      setup(runtime) {
+        const deps: UserServiceDeps = {
+          db: runtime.db,
+          tokens: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS },
+        };
+        return { resolvers: createResolvers(deps), internalRoutes: { [`POST ${POSTING_PATH}`]: postingRoute(deps) } };
+      },
     },
     config,
     options,
   );
 }
+
+/** Parses the environment (naming any wrong variable) and starts. */
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);

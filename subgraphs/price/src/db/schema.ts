@@ -1,0 +1,30 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, check, index, numeric, pgEnum, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+export { outbox, processedEvents } from '../../../../lib/events/tables.js';
+
+export const priceSymbolEnum = pgEnum('price_symbol', ['MCO2', 'ETH']);
+export const priceSourceEnum = pgEnum('price_source', ['coingecko', 'simulated']);
+
+/** Every observation of a price, as its source reported it. */
+export const prices = pgTable(
+  'prices',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    symbol: priceSymbolEnum('symbol').notNull(),
+    vsCurrency: text('vs_currency').notNull(),
+    /** 18 decimals: as precise as the token itself, exact in SQL and in code (bigint). */
+    value: numeric('value', { precision: 38, scale: 18 }).notNull(),
+    source: priceSourceEnum('source').notNull(),
+    observedAt: timestamp('observed_at', { withTimezone: true }).notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // The same observation polled twice is stored once.
+    uniqueIndex('prices_observation_idx').on(table.symbol, table.vsCurrency, table.source, table.observedAt),
+    index('prices_latest_idx').on(table.symbol, table.vsCurrency, table.observedAt.desc()),
+    check('prices_value_positive', sql`${table.value} > 0`),
+  ],
+);
+
+export type PriceRow = typeof prices.$inferSelect;

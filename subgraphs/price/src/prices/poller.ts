@@ -1,0 +1,80 @@
+import type { Logger } from '../../../../lib/log.js';
+import type { BackgroundTask } from '../../../../lib/server/service.js';
+import { PRICE_SYMBOLS, type PriceSource } from '../sources/source.js';
+import { hasHistory, type PriceDb, pruneOlderThan, recordHistory, recordObservations } from './store.js';
+
+export interface PollerOptions {
+  db: PriceDb;
+  source: PriceSource;
+  log: Logger;
+  intervalMs: number;
+  /** On a first start (no history for a symbol), this many days of history are backfilled from the source. */
+  backfillDays: number;
+  retentionDays: number;
+}
+
+const PRUNE_INTERVAL_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Polls the source on a fixed interval (never two polls at once), stores what is new and valid, and
+ * publishes changes through the outbox. A failed poll is logged with its reason and the last good price stays.
+ */
+export function startPricePoller(options: PollerOptions): BackgroundTask & { pollNow(): Promise<void> } {
+  const { db, source, log } = options;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let polling: Promise<void> | null = null;
+
+  async function pollOnce() {
+    try {
+      const stored = await recordObservations(db, await source.latest());
+      if (stored.length) log.debug({ stored: stored.map((observation) => `${observation.symbol}=${observation.value}`) }, 'prices stored');
+    } catch (error) {
+      log.warn({ reason: (error as Error).message, source: source.name }, 'price poll failed; keeping the last good price');
+    }
+  }
+
+  function pollNow(): Promise<void> {
+    polling ??= pollOnce().finally(() => {
+      polling = null;
+    });
+    return polling;
+  }
+
+  function schedule() {
+    if (stopped) return;
+    timer = setTimeout(() => void pollNow().then(schedule), options.intervalMs);
+    timer.unref();
+  }
+
+  async function backfill() {
+    const now = new Date();
+    for (const symbol of PRICE_SYMBOLS) {
+      if (stopped || (await hasHistory(db, symbol))) continue;
+      try {
+        const stored = await recordHistory(db, await source.history(symbol, new Date(now.getTime() - options.backfillDays * DAY_MS), now));
+        log.info({ symbol, stored, source: source.name }, 'price history backfilled');
+      } catch (error) {
+        log.warn({ symbol, reason: (error as Error).message }, 'price history backfill failed');
+      }
+    }
+  }
+
+  const prune = setInterval(() => {
+    pruneOlderThan(db, new Date(Date.now() - options.retentionDays * DAY_MS)).catch((error: unknown) => log.warn({ err: error }, 'price prune failed'));
+  }, PRUNE_INTERVAL_MS);
+  prune.unref();
+
+  const started = backfill().then(pollNow).then(schedule);
+  return {
+    pollNow,
+    async stop() {
+      stopped = true;
+      clearInterval(prune);
+      if (timer) clearTimeout(timer);
+      await started.catch(() => {});
+      await polling;
+    },
+  };
+}
