@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../../lib/errors.js';
 import type { GatewayContext } from './context.js';
 
 /**
@@ -25,8 +25,21 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     request.http?.headers.set('x-request-id', context.requestId);
   }
 
-  override didEncounterError(error: Error): never {
+  override didEncounterError(error: Error, _request: unknown, fetchResponse?: { status: number }): never {
     if (error instanceof AppError) throw error;
+    // A subgraph refuses a request it cannot even execute (e.g. an argument its scalar rejects) with HTTP 400
+    // and GraphQL errors; those are the client's to see. A 401/403 here means the gateway's own credential
+    // was refused: a deployment fault, not the client's.
+    const refusal = fetchResponse && fetchResponse.status !== 401 && fetchResponse.status !== 403 ? firstGraphQLError(error) : undefined;
+    if (refusal) throw new AppError(refusal.code, refusal.message);
     throw new AppError('UPSTREAM_UNAVAILABLE', `The ${this.name} service is unavailable; try again shortly`);
   }
+}
+
+function firstGraphQLError(error: Error): { code: ErrorCode; message: string } | undefined {
+  const body = (error as { extensions?: { response?: { body?: unknown } } }).extensions?.response?.body as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] } | undefined;
+  const first = body?.errors?.[0];
+  const code = first?.extensions?.code;
+  if (typeof first?.message !== 'string' || !(ERROR_CODES as readonly unknown[]).includes(code)) return undefined;
+  return { code: code as ErrorCode, message: first.message };
 }

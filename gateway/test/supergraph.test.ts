@@ -11,7 +11,10 @@ describe('the committed supergraph', () => {
   });
 
   it('routes each subgraph where `npm start` serves it', () => {
-    expect(subgraphsOf(readFileSync(SUPERGRAPH_PATH, 'utf8'))).toEqual([{ name: 'user', url: 'http://127.0.0.1:4001/graphql' }]);
+    expect(subgraphsOf(readFileSync(SUPERGRAPH_PATH, 'utf8'))).toEqual([
+      { name: 'price', url: 'http://127.0.0.1:4003/graphql' },
+      { name: 'user', url: 'http://127.0.0.1:4001/graphql' },
+    ]);
   });
 
   it('fails composition loudly rather than writing a broken supergraph', () => {

@@ -19,7 +19,7 @@ export interface FakeCoinGecko {
 }
 
 /** CoinGecko's /simple/price answer for the given USD prices, with last_updated_at in seconds. */
-export function simplePriceBody(prices: Record<string, { usd: unknown; last_updated_at?: unknown }>): string {
+export function simplePriceBody(prices: Record<string, { usd?: unknown; last_updated_at?: unknown }>): string {
   return JSON.stringify(prices);
 }
 

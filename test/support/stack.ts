@@ -4,7 +4,7 @@ import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { start as startGateway } from '../../gateway/src/server.js';
-import { configSchema as userConfigSchema, start as startUser } from '../../subgraphs/user/src/server.js';
+import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
 import { createTestDatabase } from './database.js';
 
 export const TEST_SECRETS = {
@@ -29,34 +29,57 @@ export async function postGraphQL<Data = Record<string, any>>(
   return { status: response.status, ...body };
 }
 
+interface RunningSubgraph {
+  server: RunningServer;
+  url: string;
+  databaseUrl: string;
+}
+
 export interface Stack {
   gatewayUrl: string;
+  gateway: RunningServer;
+  subgraphs: Record<string, RunningSubgraph>;
   userUrl: string;
   userDatabaseUrl: string;
-  gateway: RunningServer;
-  user: RunningServer;
   /** A GraphQL call through the gateway, signed in when a token is given. */
   graphql<Data = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<Data>>;
   stop(): Promise<void>;
 }
 
-/** The user subgraph and the gateway on free ports, over a fresh database, as production wires them. */
-export async function startStack(options: { transport?: EventTransport; env?: Record<string, string> } = {}): Promise<Stack> {
-  const database = await createTestDatabase('user');
+export interface StackOptions {
+  transport?: EventTransport;
+  /** Settings for every process. */
+  env?: Record<string, string>;
+  /** Settings for one subgraph, by name. */
+  serviceEnv?: Record<string, Record<string, string>>;
+}
+
+/** Every subgraph and the gateway on free ports, each subgraph over a fresh database, wired as in production. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = { ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env };
-  const user = await startUser(parseConfig(userConfigSchema, { ...env, PORT: '0', DATABASE_URL: database.url }), { log: silentLogger, transport: options.transport });
-  const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', USER_SUBGRAPH_URL: user.url }), { log: silentLogger });
+  const subgraphs: Record<string, RunningSubgraph> = {};
+  const drops: (() => Promise<void>)[] = [];
+  for (const [name, load] of Object.entries(SUBGRAPH_MODULES)) {
+    const database = await createTestDatabase(name);
+    drops.push(database.drop);
+    const module = await load();
+    const server = await module.startFromEnv({ ...env, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] }, { log: silentLogger, transport: options.transport });
+    subgraphs[name] = { server, url: server.url, databaseUrl: database.url };
+  }
+  const urls = Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
+  const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', ...urls }), { log: silentLogger });
+  const user = subgraphs.user as RunningSubgraph;
   return {
     gatewayUrl: gateway.url,
-    userUrl: user.url,
-    userDatabaseUrl: database.url,
     gateway,
-    user,
+    subgraphs,
+    userUrl: user.url,
+    userDatabaseUrl: user.databaseUrl,
     graphql: (query, variables, token) => postGraphQL(gateway.url, query, variables, token ? { authorization: `Bearer ${token}` } : {}),
     async stop() {
       await gateway.stop();
-      await user.stop();
-      await database.drop();
+      for (const subgraph of Object.values(subgraphs).reverse()) await subgraph.server.stop();
+      for (const drop of drops) await drop();
     },
   };
 }
