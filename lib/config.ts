@@ -10,7 +10,9 @@ export class ConfigError extends Error {
  * first request.
  */
 export function parseConfig<Schema extends z.ZodType>(schema: Schema, env: Record<string, string | undefined>): z.infer<Schema> {
-  const result = schema.safeParse(env);
+  // An empty variable (`KEY=` in a compose file or .env) means "not set", as shells and compose treat it.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(set);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     // One variable per line: a broker list's third entry is still KAFKA_BROKERS to the operator.

@@ -47,3 +47,9 @@ describe('configuration from the environment', () => {
     expect(result.stderr).not.toContain('    at ');
   });
 });
+
+describe('empty variables', () => {
+  it('treats an empty variable as unset', () => {
+    expect(parseConfig(userSchema, { KAFKA_BROKERS: '', PORT: '' }).PORT).toBe(4001);
+  });
+});
