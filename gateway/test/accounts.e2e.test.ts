@@ -167,7 +167,7 @@ describe('one user never sees another', () => {
     expect(own.data?.user.email).toBe(alice.email);
   });
 
-  it('answers _entities for B’s User and Wallet with nothing when A asks, even with the gateway credential', async () => {
+  it('answers _entities for B’s User and Wallet with nothing private when A asks, even with the gateway credential', async () => {
     const alice = await register('Alice2');
     const bob = await register('Bob2');
     const credential = await new InternalCredential(TEST_SECRETS.GATEWAY_SECRET).mint({ kind: 'gateway', identity: { userId: alice.user.id, role: 'BUYER' } });
@@ -187,13 +187,26 @@ describe('one user never sees another', () => {
       { __typename: 'User', id: 'not-a-uuid' },
     ];
     const result = await postGraphQL(stack.userUrl, entities, { representations }, { [INTERNAL_CREDENTIAL_HEADER]: credential });
-    expect(result.errors).toBeUndefined();
     const [bobUser, bobWallet, aliceUser, aliceWallet, invalid] = result.data!._entities;
     expect(bobUser).toBeNull();
     expect(bobWallet).toBeNull();
     expect(invalid).toBeNull();
+    expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(result)).not.toContain(bob.email);
     expect(aliceUser.email).toBe(alice.email);
     expect(aliceWallet.owner.email).toBe(alice.email);
+  });
+
+  it('shows another user’s public display name, the one thing a counterparty may see', async () => {
+    const alice = await register('Alice3');
+    const bob = await register('Bob3');
+    const credential = await new InternalCredential(TEST_SECRETS.GATEWAY_SECRET).mint({ kind: 'gateway', identity: { userId: alice.user.id, role: 'BUYER' } });
+    const profile = /* GraphQL */ `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id displayName } } }`;
+    const result = await postGraphQL(stack.userUrl, profile, { representations: [{ __typename: 'User', id: bob.user.id }] }, { [INTERNAL_CREDENTIAL_HEADER]: credential });
+    expect(result.data!._entities).toEqual([{ id: bob.user.id, displayName: 'Bob3' }]);
+    const anonymous = await new InternalCredential(TEST_SECRETS.GATEWAY_SECRET).mint({ kind: 'gateway', identity: null });
+    const signedOut = await postGraphQL(stack.userUrl, profile, { representations: [{ __typename: 'User', id: bob.user.id }] }, { [INTERNAL_CREDENTIAL_HEADER]: anonymous });
+    expect(signedOut.data!._entities).toEqual([null]);
   });
 
   it('answers 401 to a request sent straight to a subgraph without the gateway credential', async () => {

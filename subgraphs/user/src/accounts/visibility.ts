@@ -5,13 +5,24 @@ import { type UserRow, users, type WalletRow, wallets } from '../db/schema.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A user's own data is theirs and an ADMIN's; nobody else's. Checked in the query itself, on every path. */
+/**
+ * A user's account data (email, role, wallets, balances) is theirs and an ADMIN's; nobody else's. Checked in the
+ * query itself, on every path. The public profile (id and display name) is visible to any signed-in user, so a
+ * transfer or payment can show who it came from.
+ */
 export function maySee(identity: Identity | null, userId: string): identity is Identity {
   return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
 }
 
 export async function findVisibleUser({ db }: UserServiceDeps, identity: Identity | null, userId: unknown): Promise<UserRow | null> {
   if (typeof userId !== 'string' || !UUID_PATTERN.test(userId) || !maySee(identity, userId)) return null;
+  const [user] = await db.select().from(users).where(eq(users.id, userId));
+  return user ?? null;
+}
+
+/** Any signed-in caller may resolve a user's profile; the private fields check `maySee` themselves. */
+export async function findProfile({ db }: UserServiceDeps, identity: Identity | null, userId: unknown): Promise<UserRow | null> {
+  if (identity === null || typeof userId !== 'string' || !UUID_PATTERN.test(userId)) return null;
   const [user] = await db.select().from(users).where(eq(users.id, userId));
   return user ?? null;
 }
