@@ -3,7 +3,12 @@ import { parseConfig } from '../../../lib/config.js';
 import { POSTING_PATH } from '../../../lib/ledger/posting.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
-import { type SubgraphConfig, subgraphConfigSchema } from '../../../lib/service-config.js';
+import { subgraphConfigSchema } from '../../../lib/service-config.js';
+import { PASSWORD_LENGTH_MIN } from '../../../lib/auth/password.js';
+import { z } from 'zod';
+import { ensureAdmin } from './accounts/admin-bootstrap.js';
+import { userLookupRoute } from './accounts/lookup-route.js';
+import { USER_LOOKUP_PATH } from '../../../lib/users/lookup.js';
 import * as schema from './db/schema.js';
 import { postingRoute } from './ledger/posting-route.js';
 import type { UserServiceDeps } from './resolvers/context.js';
@@ -11,23 +16,35 @@ import { createResolvers } from './resolvers/index.js';
 
 export const SERVICE = 'user';
 export const DEFAULT_PORT = 4001;
-export const configSchema = subgraphConfigSchema(SERVICE, DEFAULT_PORT);
+export const configSchema = subgraphConfigSchema(SERVICE, DEFAULT_PORT).and(
+  z
+    .object({
+      ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
+      ADMIN_PASSWORD: z.string().min(PASSWORD_LENGTH_MIN, `must be at least ${PASSWORD_LENGTH_MIN} characters`).optional(),
+    })
+    .refine((admin) => Boolean(admin.ADMIN_EMAIL) === Boolean(admin.ADMIN_PASSWORD), { message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together', path: ['ADMIN_PASSWORD'] }),
+);
+export type UserConfig = z.infer<typeof configSchema>;
 export const typeDefs = readTypeDefs(new URL('../../../schema/user.graphql', import.meta.url));
 
 /** Migrates, connects, and serves the user subgraph. */
-export function start(config: SubgraphConfig, options: StartOptions = {}): Promise<RunningServer> {
+export function start(config: UserConfig, options: StartOptions = {}): Promise<RunningServer> {
   return startSubgraphService(
     {
       service: SERVICE,
       schema,
       typeDefs,
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
-      setup(runtime) {
+      async setup(runtime) {
         const deps: UserServiceDeps = {
           db: runtime.db,
           tokens: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS },
         };
-        return { resolvers: createResolvers(deps), internalRoutes: { [`POST ${POSTING_PATH}`]: postingRoute(deps) } };
+        if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) await ensureAdmin(deps, { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD }, runtime.log);
+        return {
+          resolvers: createResolvers(deps),
+          internalRoutes: { [`POST ${POSTING_PATH}`]: postingRoute(deps), [`POST ${USER_LOOKUP_PATH}`]: userLookupRoute(deps) },
+        };
       },
     },
     config,

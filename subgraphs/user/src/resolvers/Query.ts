@@ -1,6 +1,7 @@
 import { forbidden, unauthenticated } from '../../../../lib/errors.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleUser, maySee } from '../accounts/visibility.js';
+import { ledgerSnapshot } from '../ledger/snapshot.js';
 import type { UserServiceDeps } from './context.js';
 
 export const queryResolvers = (deps: UserServiceDeps) => ({
@@ -14,5 +15,10 @@ export const queryResolvers = (deps: UserServiceDeps) => ({
     if (!identity) throw unauthenticated();
     if (!maySee(identity, id)) throw forbidden('You can only look up your own account');
     return findVisibleUser(deps, identity, id);
+  },
+  ledgerSnapshot(_parent: unknown, { first }: { first: number }, { identity }: SubgraphContext) {
+    if (!identity) throw unauthenticated();
+    if (identity.role !== 'ADMIN') throw forbidden('The ledger snapshot is for administrators');
+    return ledgerSnapshot(deps, first);
   },
 });

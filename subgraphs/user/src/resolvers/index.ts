@@ -1,6 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { AmountScalar, DateTimeScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import { findVisibleUser } from '../accounts/visibility.js';
 import type { UserServiceDeps } from './context.js';
 import { mutationResolvers } from './Mutation.js';
 import { queryResolvers } from './Query.js';
@@ -15,5 +16,9 @@ export function createResolvers(deps: UserServiceDeps): GraphQLResolverMap<Subgr
     Mutation: mutationResolvers(deps),
     User: userResolvers(deps),
     Wallet: walletResolvers(deps),
+    // Owners in a snapshot are shown to an ADMIN only, who may see every user.
+    LedgerAccount: {
+      owner: (account: { ownerId: string | null }, _args: unknown, { identity }: SubgraphContext) => (account.ownerId ? findVisibleUser(deps, identity, account.ownerId) : null),
+    },
   } as GraphQLResolverMap<SubgraphContext>;
 }
