@@ -68,7 +68,7 @@ type FormattedErrorLike = GraphQLFormattedError;
 
 const INTERNAL_MESSAGE = 'Internal server error';
 /** Extensions a client may see; everything else (stacktrace, exception, SQL state, serviceName…) stays inside. */
-const PUBLIC_EXTENSION_KEYS = new Set(['code', 'field', 'fields', 'retryAfterSeconds', 'currency', 'reason']);
+const PUBLIC_EXTENSION_KEYS = new Set(['code', 'field', 'fields', 'retryAfterSeconds', 'currency', 'reason', 'transactionId']);
 
 /**
  * What leaves a service in `errors[]`: a public code with its message, or INTERNAL with a fixed message.

@@ -18,6 +18,8 @@ import { SUBGRAPH_MODULES } from './subgraphs.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const startedAtMs = performance.now();
 
+const DEV_ADMIN = { email: 'admin@ecocoin.local', password: 'ecocoin-admin' };
+
 const startConfigSchema = z.object({
   DATA_DIR: z.string().default(resolve(root, '.data')),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54320),
@@ -41,7 +43,8 @@ async function main() {
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
   try {
-    const env = { LOG_LEVEL: settings.LOG_LEVEL, ...process.env };
+    // A development administrator, so deposits and market supply can be tried at once; production names its own.
+    const env = { LOG_LEVEL: settings.LOG_LEVEL, ADMIN_EMAIL: DEV_ADMIN.email, ADMIN_PASSWORD: DEV_ADMIN.password, ...process.env };
     const urls: string[] = [];
     for (const load of Object.values(SUBGRAPH_MODULES)) {
       const subgraph = await load();
@@ -62,6 +65,7 @@ async function main() {
         `  Token         http://127.0.0.1:${gateway.port}/token   (OAuth2 password grant)`,
         ...urls,
         `  PostgreSQL    ${postgresServer.url('<service>_service_db')}   (data in ${settings.DATA_DIR})`,
+        `  Admin         ${env.ADMIN_EMAIL} / ${env.ADMIN_EMAIL === DEV_ADMIN.email ? DEV_ADMIN.password : '(from ADMIN_PASSWORD)'}`,
         `  Events        ${process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'in-process bus (set KAFKA_BROKERS to use Kafka)'}`,
         'Press Ctrl-C to stop.',
         '',

@@ -12,4 +12,5 @@ export interface SubgraphModule {
 export const SUBGRAPH_MODULES: Record<string, () => Promise<SubgraphModule>> = {
   user: () => import('../subgraphs/user/src/server.js'),
   price: () => import('../subgraphs/price/src/server.js'),
+  transaction: () => import('../subgraphs/transaction/src/server.js'),
 };

@@ -59,12 +59,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = { ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env };
   const subgraphs: Record<string, RunningSubgraph> = {};
   const drops: (() => Promise<void>)[] = [];
+  // Subgraphs start in dependency order; each later one learns where the earlier ones listen.
+  const serviceUrls: Record<string, string> = {};
   for (const [name, load] of Object.entries(SUBGRAPH_MODULES)) {
     const database = await createTestDatabase(name);
     drops.push(database.drop);
     const module = await load();
-    const server = await module.startFromEnv({ ...env, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] }, { log: silentLogger, transport: options.transport });
+    const server = await module.startFromEnv(
+      { ...env, ...serviceUrls, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] },
+      { log: silentLogger, transport: options.transport },
+    );
     subgraphs[name] = { server, url: server.url, databaseUrl: database.url };
+    serviceUrls[`${name.toUpperCase()}_SERVICE_URL`] = new URL(server.url).origin;
   }
   const urls = Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
   const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', ...urls }), { log: silentLogger });

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { positiveInt } from '../../../lib/config.js';
+import { subgraphConfigSchema } from '../../../lib/service-config.js';
+
+const serviceUrl = (fallback: string) => z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).default(fallback);
+const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
+
+export const transactionConfigSchema = (defaultPort: number) =>
+  subgraphConfigSchema('transaction', defaultPort).and(
+    z
+      .object({
+        USER_SERVICE_URL: serviceUrl('http://127.0.0.1:4001'),
+        PRICE_SERVICE_URL: serviceUrl('http://127.0.0.1:4003'),
+        INTERNAL_TIMEOUT_MS: positiveInt(5_000),
+        QUOTE_TTL_SECONDS: positiveInt(30).pipe(z.number().max(300, 'must be at most 300')),
+        /** The development faucet: on by default only in development, off in production unless set. */
+        DEV_FAUCET: flag.optional(),
+        NODE_ENV: z.string().default('development'),
+        RECOVERY_INTERVAL_MS: positiveInt(1_000),
+        RECOVERY_BATCH_SIZE: positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),
+      })
+      .transform((settings) => ({ ...settings, faucetEnabled: settings.DEV_FAUCET ?? settings.NODE_ENV === 'development' })),
+  );
+export type TransactionConfig = z.infer<ReturnType<typeof transactionConfigSchema>>;

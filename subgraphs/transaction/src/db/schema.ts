@@ -1,0 +1,96 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, numeric, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { PostingRequest } from '../../../../lib/ledger/posting.js';
+
+export { outbox, processedEvents } from '../../../../lib/events/tables.js';
+
+export const currencyEnum = pgEnum('currency', ['USD', 'ETH', 'CARBON']);
+export const transactionTypeEnum = pgEnum('transaction_type', ['DEPOSIT', 'TRANSFER', 'PAYMENT', 'PURCHASE', 'RETIREMENT', 'MARKET_SUPPLY']);
+export const transactionStatusEnum = pgEnum('transaction_status', ['PENDING', 'COMPLETED', 'FAILED']);
+
+export interface TransactionDetails {
+  beneficiary?: string;
+  message?: string | null;
+}
+
+const amount = (name: string) => numeric(name, { precision: 78, scale: 0 });
+
+/**
+ * One row per business transaction. It is written PENDING with the exact posting it will ask the user
+ * subgraph to apply (same id), so a crash at any point can be finished by re-applying that posting.
+ */
+export const transactions = pgTable(
+  'transactions',
+  {
+    id: uuid('id').primaryKey(),
+    type: transactionTypeEnum('type').notNull(),
+    status: transactionStatusEnum('status').notNull().default('PENDING'),
+    failureCode: text('failure_code'),
+    failureMessage: text('failure_message'),
+    /** Who asked: the idempotency key is theirs alone. */
+    initiatorId: uuid('initiator_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    fromUserId: uuid('from_user_id'),
+    toUserId: uuid('to_user_id'),
+    currency: currencyEnum('currency').notNull(),
+    amount: amount('amount').notNull(),
+    memo: text('memo'),
+    reference: text('reference'),
+    posting: jsonb('posting').$type<PostingRequest>().notNull(),
+    /** What a completed workflow still has to record (a retirement's beneficiary and message). */
+    details: jsonb('details').$type<TransactionDetails>(),
+    /** Purchases: the quote used, its price, and both legs. */
+    quoteId: uuid('quote_id'),
+    pricePerTonne: numeric('price_per_tonne', { precision: 38, scale: 18 }),
+    priceSource: text('price_source'),
+    usdAmount: amount('usd_amount'),
+    carbonAmount: amount('carbon_amount'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (table) => [
+    uniqueIndex('transactions_idempotency_idx').on(table.initiatorId, table.idempotencyKey),
+    // A quote buys once.
+    uniqueIndex('transactions_quote_idx').on(table.quoteId),
+    index('transactions_from_idx').on(table.fromUserId, table.createdAt.desc(), table.id.desc()),
+    index('transactions_to_idx').on(table.toUserId, table.createdAt.desc(), table.id.desc()),
+    index('transactions_initiator_idx').on(table.initiatorId, table.createdAt.desc(), table.id.desc()),
+    index('transactions_pending_idx').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
+    check('transactions_amount_positive', sql`${table.amount} > 0`),
+  ],
+);
+
+/** A price for carbon credits given to one user, valid until it expires. */
+export const quotes = pgTable('quotes', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull(),
+  carbonAmount: amount('carbon_amount').notNull(),
+  usdAmount: amount('usd_amount').notNull(),
+  pricePerTonne: numeric('price_per_tonne', { precision: 38, scale: 18 }).notNull(),
+  priceSource: text('price_source').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A completed retirement: the certificate's content, with room for the chain transaction that records it on chain. */
+export const retirements = pgTable(
+  'retirements',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    amount: amount('amount').notNull(),
+    beneficiary: text('beneficiary').notNull(),
+    message: text('message'),
+    retiredAt: timestamp('retired_at', { withTimezone: true }).notNull().defaultNow(),
+    chainTransactionHash: text('chain_transaction_hash'),
+    certificateId: text('certificate_id'),
+  },
+  (table) => [index('retirements_user_idx').on(table.userId, table.retiredAt.desc(), table.id.desc())],
+);
+
+export type TransactionRow = typeof transactions.$inferSelect;
+export type QuoteRow = typeof quotes.$inferSelect;
+export type RetirementRow = typeof retirements.$inferSelect;

@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../../lib/config.js';
+import { startLiveFeed } from '../../../lib/events/live-feed.js';
+import { InternalClient } from '../../../lib/internal-client.js';
+import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
+import type { RunningServer } from '../../../lib/server/subgraph-server.js';
+import { type TransactionConfig, transactionConfigSchema } from './config.js';
+import * as schema from './db/schema.js';
+import type { TransactionServiceDeps } from './resolvers/context.js';
+import { createResolvers } from './resolvers/index.js';
+import { startRecovery } from './workflows/recovery.js';
+
+export const SERVICE = 'transaction';
+export const DEFAULT_PORT = 4002;
+export const configSchema = transactionConfigSchema(DEFAULT_PORT);
+export const typeDefs = readTypeDefs(new URL('../../../schema/transaction.graphql', import.meta.url));
+
+/** Faucet caps per deposit: enough to try everything, too little to matter if left on by mistake. */
+const FAUCET_DEPOSIT_MAX_MINOR = { USD: 10_000_00n, ETH: 10n * 10n ** 18n };
+
+/** Migrates, connects, starts the recovery loop, and serves the transaction subgraph. */
+export function start(config: TransactionConfig, options: StartOptions = {}): Promise<RunningServer> {
+  return startSubgraphService(
+    {
+      service: SERVICE,
+      schema,
+      typeDefs,
+      migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
+      async setup(runtime) {
+        const caller = { kind: 'service', service: SERVICE } as const;
+        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['transaction.status'], service: SERVICE, log: runtime.log });
+        const deps: TransactionServiceDeps = {
+          db: runtime.db,
+          log: runtime.log,
+          users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
+          prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
+          internalSecret: config.GATEWAY_SECRET,
+          quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
+          faucet: { enabled: config.faucetEnabled, depositMaxMinor: FAUCET_DEPOSIT_MAX_MINOR },
+          feed,
+        };
+        const recovery = startRecovery(deps, { intervalMs: config.RECOVERY_INTERVAL_MS, batchSizeMax: config.RECOVERY_BATCH_SIZE, leaseMs: 30_000, retryDelayMaxMs: 60_000 });
+        return { resolvers: createResolvers(deps), tasks: [recovery, feed] };
+      },
+    },
+    config,
+    options,
+  );
+}
+
+/** Parses the environment (naming any wrong variable) and starts. */
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);

@@ -1,0 +1,200 @@
+import { eq } from 'drizzle-orm';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import { decimalToScaled, PRICE_SCALE, scaledToDecimal } from '../../../../lib/decimal.js';
+import { AppError, badInput, forbidden, notFound } from '../../../../lib/errors.js';
+import type { PostingRequest } from '../../../../lib/ledger/posting.js';
+import { parseAmount, SCALE } from '../../../../lib/money.js';
+import { QUOTE_PATH, type SignedQuote, verifyQuote } from '../../../../lib/pricing/quote.js';
+import { type QuoteRow, quotes, type TransactionRow } from '../db/schema.js';
+import { checkIdempotencyKey, checkText, type WorkflowDeps } from './context.js';
+import { replayOf, resultOf, runTransaction } from './engine.js';
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BENEFICIARY_LENGTH_MAX = 200;
+const RETIREMENT_MESSAGE_LENGTH_MAX = 500;
+/** 10^(PRICE_SCALE + CARBON scale − USD scale): turns tonnes × price into cents. */
+const CENTS_DIVISOR = 10n ** BigInt(PRICE_SCALE + SCALE.CARBON - SCALE.USD);
+
+const ceilDiv = (numerator: bigint, denominator: bigint) => (numerator + denominator - 1n) / denominator;
+
+/**
+ * What `carbonMinor` costs at `pricePerTonneScaled`, in cents, rounded up: the platform never sells below
+ * the price, and the buyer pays less than one cent above it.
+ */
+export const usdCostOf = (carbonMinor: bigint, pricePerTonneScaled: bigint) => ceilDiv(carbonMinor * pricePerTonneScaled, CENTS_DIVISOR);
+/** How many CARBON minor units `usdMinor` buys, rounded down: less than one minor unit short of the exact amount. */
+export const carbonFor = (usdMinor: bigint, pricePerTonneScaled: bigint) => (usdMinor * CENTS_DIVISOR) / pricePerTonneScaled;
+
+async function marketQuote(deps: WorkflowDeps): Promise<SignedQuote & { pricePerTonneScaled: bigint }> {
+  const signed = await deps.prices.post<SignedQuote>(QUOTE_PATH, { symbol: 'MCO2', vs: 'USD' });
+  // The price travels between our own services, but money moves at it: check it is the price service's, unaltered.
+  const quote = await verifyQuote(signed.signature, deps.internalSecret);
+  return { ...signed, ...quote, pricePerTonneScaled: decimalToScaled(quote.value) };
+}
+
+/** A price for tonnes, or for a USD budget, stored for the caller until it expires. */
+export async function quoteCarbonPurchase(deps: WorkflowDeps, identity: Identity, input: { tonnes?: string | null; usd?: string | null }): Promise<QuoteRow> {
+  if ((input.tonnes == null) === (input.usd == null)) throw badInput('Give exactly one of tonnes or usd', { field: input.tonnes == null ? 'tonnes' : 'usd' });
+  const requestedCarbon = input.tonnes != null ? parseAmount(input.tonnes, 'CARBON', 'tonnes') : null;
+  const requestedUsd = input.usd != null ? parseAmount(input.usd, 'USD', 'usd') : null;
+  const quote = await marketQuote(deps);
+  const carbonMinor = requestedCarbon ?? carbonFor(requestedUsd as bigint, quote.pricePerTonneScaled);
+  if (carbonMinor === 0n) throw badInput('That budget buys nothing at the current price', { field: 'usd' });
+  const usdMinor = requestedUsd ?? usdCostOf(carbonMinor, quote.pricePerTonneScaled);
+  const expiresAtMs = Math.min(Date.parse(quote.expiresAt), Date.now() + deps.quoteTtlSeconds * 1000);
+  const [stored] = await deps.db
+    .insert(quotes)
+    .values({
+      userId: identity.userId,
+      carbonAmount: String(carbonMinor),
+      usdAmount: String(usdMinor),
+      pricePerTonne: quote.value,
+      priceSource: quote.source,
+      expiresAt: new Date(expiresAtMs),
+    })
+    .returning();
+  return stored as QuoteRow;
+}
+
+function purchasePosting(id: string, buyerId: string, usdMinor: bigint, carbonMinor: bigint): PostingRequest {
+  return {
+    id,
+    kind: 'purchase',
+    entries: [
+      { account: { userId: buyerId }, currency: 'USD', amountMinor: String(-usdMinor) },
+      { account: { system: 'market' }, currency: 'USD', amountMinor: String(usdMinor) },
+      { account: { system: 'market' }, currency: 'CARBON', amountMinor: String(-carbonMinor) },
+      { account: { userId: buyerId }, currency: 'CARBON', amountMinor: String(carbonMinor) },
+    ],
+  };
+}
+
+/** Buys at a quote (before it expires), or at the market price if it is at most `maxPricePerTonne`. */
+export async function purchaseCarbonCredits(
+  deps: WorkflowDeps,
+  identity: Identity,
+  input: { quoteId?: string | null; tonnes?: string | null; maxPricePerTonne?: string | null },
+  idempotencyKey: string,
+): Promise<TransactionRow> {
+  checkIdempotencyKey(idempotencyKey);
+  const request =
+    input.quoteId != null ? { quoteId: input.quoteId } : { tonnes: input.tonnes ? String(parseAmount(input.tonnes, 'CARBON', 'tonnes')) : null, maxPricePerTonne: input.maxPricePerTonne };
+  const replay = await replayOf(deps, identity.userId, idempotencyKey, 'PURCHASE', request);
+  if (replay) return resultOf(replay);
+  const priced = input.quoteId != null ? await fromQuote(deps, identity, input.quoteId) : await atMarket(deps, input);
+  try {
+    return resultOf(
+      await runTransaction(deps, {
+        type: 'PURCHASE',
+        initiatorId: identity.userId,
+        idempotencyKey,
+        fromUserId: identity.userId,
+        currency: 'CARBON',
+        amount: priced.carbonMinor,
+        quoteId: priced.quoteId,
+        pricePerTonne: priced.pricePerTonne,
+        priceSource: priced.priceSource,
+        usdAmount: String(priced.usdMinor),
+        carbonAmount: String(priced.carbonMinor),
+        request,
+        buildPosting: (id) => purchasePosting(id, identity.userId, priced.usdMinor, priced.carbonMinor),
+      }),
+    );
+  } catch (error) {
+    if ((error as { cause?: { constraint_name?: string } }).cause?.constraint_name === 'transactions_quote_idx') {
+      throw badInput('This quote was already used for a purchase; ask for a new quote', { field: 'quoteId' });
+    }
+    throw error;
+  }
+}
+
+interface Priced {
+  quoteId: string | null;
+  carbonMinor: bigint;
+  usdMinor: bigint;
+  pricePerTonne: string;
+  priceSource: string;
+}
+
+async function fromQuote(deps: WorkflowDeps, identity: Identity, quoteId: string): Promise<Priced> {
+  // Someone else's quote is as unknown to the caller as one that does not exist.
+  const [quote] = UUID_PATTERN.test(quoteId) ? await deps.db.select().from(quotes).where(eq(quotes.id, quoteId)) : [];
+  if (!quote || quote.userId !== identity.userId) throw notFound('No such quote');
+  if (quote.expiresAt.getTime() <= Date.now()) throw new AppError('QUOTE_EXPIRED', 'This quote has expired; ask for a new one');
+  return { quoteId: quote.id, carbonMinor: BigInt(quote.carbonAmount), usdMinor: BigInt(quote.usdAmount), pricePerTonne: quote.pricePerTonne, priceSource: quote.priceSource };
+}
+
+async function atMarket(deps: WorkflowDeps, input: { tonnes?: string | null; maxPricePerTonne?: string | null }): Promise<Priced> {
+  if (input.tonnes == null || input.maxPricePerTonne == null) throw badInput('Give a quoteId, or tonnes with maxPricePerTonne', { field: 'quoteId' });
+  const carbonMinor = parseAmount(input.tonnes, 'CARBON', 'tonnes');
+  let maxScaled: bigint;
+  try {
+    maxScaled = decimalToScaled(input.maxPricePerTonne);
+  } catch {
+    throw badInput('maxPricePerTonne must be a decimal like "0.95"', { field: 'maxPricePerTonne' });
+  }
+  if (maxScaled <= 0n) throw badInput('maxPricePerTonne must be greater than zero', { field: 'maxPricePerTonne' });
+  const quote = await marketQuote(deps);
+  if (quote.pricePerTonneScaled > maxScaled) {
+    throw new AppError('QUOTE_EXPIRED', `The price is now ${quote.value} USD per tonne, above your maximum of ${scaledToDecimal(maxScaled)}`, { reason: 'PRICE_ABOVE_LIMIT' });
+  }
+  return { quoteId: null, carbonMinor, usdMinor: usdCostOf(carbonMinor, quote.pricePerTonneScaled), pricePerTonne: quote.value, priceSource: quote.source };
+}
+
+/** CARBON out of circulation for good, to the `retired` account, with a certificate's beneficiary and message. */
+export async function retireCarbonCredits(
+  deps: WorkflowDeps,
+  identity: Identity,
+  input: { amount: string; beneficiary: string; message?: string | null },
+  idempotencyKey: string,
+): Promise<TransactionRow> {
+  checkIdempotencyKey(idempotencyKey);
+  const amountMinor = parseAmount(input.amount, 'CARBON');
+  const beneficiary = checkText(input.beneficiary, 'beneficiary', BENEFICIARY_LENGTH_MAX, true) as string;
+  const message = checkText(input.message, 'message', RETIREMENT_MESSAGE_LENGTH_MAX, false);
+  return resultOf(
+    await runTransaction(deps, {
+      type: 'RETIREMENT',
+      initiatorId: identity.userId,
+      idempotencyKey,
+      fromUserId: identity.userId,
+      currency: 'CARBON',
+      amount: amountMinor,
+      details: { beneficiary, message },
+      request: { amountMinor: String(amountMinor), beneficiary, message },
+      buildPosting: (id) => ({
+        id,
+        kind: 'retirement',
+        entries: [
+          { account: { userId: identity.userId }, currency: 'CARBON', amountMinor: String(-amountMinor) },
+          { account: { system: 'retired' }, currency: 'CARBON', amountMinor: String(amountMinor) },
+        ],
+      }),
+    }),
+  );
+}
+
+/** Carbon credits onto the market desk from outside (ADMIN): the stock that purchases draw on. */
+export async function supplyMarket(deps: WorkflowDeps, identity: Identity, input: { tonnes: string }, idempotencyKey: string): Promise<TransactionRow> {
+  checkIdempotencyKey(idempotencyKey);
+  if (identity.role !== 'ADMIN') throw forbidden('Only administrators supply the market');
+  const carbonMinor = parseAmount(input.tonnes, 'CARBON', 'tonnes');
+  return resultOf(
+    await runTransaction(deps, {
+      type: 'MARKET_SUPPLY',
+      initiatorId: identity.userId,
+      idempotencyKey,
+      currency: 'CARBON',
+      amount: carbonMinor,
+      request: { carbonMinor: String(carbonMinor) },
+      buildPosting: (id) => ({
+        id,
+        kind: 'market_supply',
+        entries: [
+          { account: { system: 'external' }, currency: 'CARBON', amountMinor: String(-carbonMinor) },
+          { account: { system: 'market' }, currency: 'CARBON', amountMinor: String(carbonMinor) },
+        ],
+      }),
+    }),
+  );
+}

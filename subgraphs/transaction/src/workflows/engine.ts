@@ -1,0 +1,162 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { AppError } from '../../../../lib/errors.js';
+import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { enqueueEvents } from '../../../../lib/events/outbox.js';
+import { type InternalClient, UpstreamUnavailable } from '../../../../lib/internal-client.js';
+import { POSTING_PATH, type PostingRequest, type PostingResult } from '../../../../lib/ledger/posting.js';
+import type { Logger } from '../../../../lib/log.js';
+import { formatAmount } from '../../../../lib/money.js';
+import type * as schema from '../db/schema.js';
+import { retirements, type TransactionRow, transactions } from '../db/schema.js';
+
+export type TransactionDb = PostgresJsDatabase<typeof schema>;
+
+export interface EngineDeps {
+  db: TransactionDb;
+  /** The user subgraph, which owns balances and applies postings. */
+  users: InternalClient;
+  log: Logger;
+}
+
+/** A workflow's request, checked and priced, ready to be recorded PENDING and applied. */
+export type NewTransaction = Omit<typeof transactions.$inferInsert, 'id' | 'status' | 'requestHash' | 'posting' | 'amount'> & {
+  amount: bigint;
+  /** Everything that makes two requests "the same", for IDEMPOTENCY_KEY_REUSED. */
+  request: Record<string, unknown>;
+  buildPosting(transactionId: string): PostingRequest;
+};
+
+/** A request that has not been answered yet is left to the recovery loop after this long. */
+const RECOVERY_GRACE_MS = 10_000;
+/** Quick retries in the request itself before the outcome is left to recovery. */
+const INLINE_RETRY_DELAYS_MS = [50, 250];
+
+export function requestHashOf(type: string, request: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify([type, request])).digest('hex');
+}
+
+/**
+ * Runs a workflow the way DESIGN.md says: record the transaction PENDING under the caller's idempotency key,
+ * ask the user subgraph to apply its posting (same id, so a retry is harmless), then record COMPLETED or
+ * FAILED with its events in one SQL transaction. The same key and request returns the first result.
+ */
+export async function runTransaction(deps: EngineDeps, input: NewTransaction): Promise<TransactionRow> {
+  const { request, buildPosting, amount, ...columns } = input;
+  const id = randomUUID();
+  const requestHash = requestHashOf(columns.type, request);
+  const inserted = await deps.db
+    .insert(transactions)
+    .values({ ...columns, id, amount: String(amount), requestHash, posting: buildPosting(id), nextAttemptAt: new Date(Date.now() + RECOVERY_GRACE_MS) })
+    .onConflictDoNothing({ target: [transactions.initiatorId, transactions.idempotencyKey] })
+    .returning();
+  const row = inserted[0] ?? (await existingFor(deps.db, columns.initiatorId, columns.idempotencyKey, requestHash));
+  return drive(deps, row, INLINE_RETRY_DELAYS_MS);
+}
+
+/**
+ * The first result for this caller's key, if the key was used before (driven to its outcome if still
+ * pending), so a replay answers the same even when the request could no longer be made (an expired quote).
+ */
+export async function replayOf(deps: EngineDeps, initiatorId: string, idempotencyKey: string, type: string, request: Record<string, unknown>): Promise<TransactionRow | null> {
+  const [existing] = await deps.db.select({ id: transactions.id }).from(transactions).where(and(eq(transactions.initiatorId, initiatorId), eq(transactions.idempotencyKey, idempotencyKey)));
+  if (!existing) return null;
+  return drive(deps, await existingFor(deps.db, initiatorId, idempotencyKey, requestHashOf(type, request)));
+}
+
+async function existingFor(db: TransactionDb, initiatorId: string, idempotencyKey: string, requestHash: string): Promise<TransactionRow> {
+  const [existing] = await db.select().from(transactions).where(and(eq(transactions.initiatorId, initiatorId), eq(transactions.idempotencyKey, idempotencyKey)));
+  if (!existing) throw new Error('idempotency conflict without a row');
+  if (existing.requestHash !== requestHash) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different request; use a new key for a new request');
+  }
+  return existing;
+}
+
+type Outcome = { kind: 'applied' } | { kind: 'refused'; error: AppError } | { kind: 'unknown'; reason: string };
+
+async function applyPosting(deps: EngineDeps, posting: PostingRequest): Promise<Outcome> {
+  try {
+    await deps.users.post<PostingResult>(POSTING_PATH, posting);
+    return { kind: 'applied' };
+  } catch (error) {
+    if (error instanceof UpstreamUnavailable) return { kind: 'unknown', reason: String(error.cause) };
+    if (error instanceof AppError) return { kind: 'refused', error };
+    return { kind: 'unknown', reason: (error as Error).message };
+  }
+}
+
+/**
+ * Brings a PENDING transaction to its outcome if the user subgraph answers; otherwise leaves it PENDING for
+ * the recovery loop. A posting whose outcome is unknown is never marked FAILED: it may have been applied.
+ */
+export async function drive(deps: EngineDeps, row: TransactionRow, retryDelaysMs: readonly number[] = []): Promise<TransactionRow> {
+  if (row.status !== 'PENDING') return row;
+  let outcome = await applyPosting(deps, row.posting);
+  for (const delayMs of retryDelaysMs) {
+    if (outcome.kind !== 'unknown') break;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    outcome = await applyPosting(deps, row.posting);
+  }
+  if (outcome.kind === 'unknown') {
+    deps.log.warn({ transactionId: row.id, reason: outcome.reason }, 'posting outcome unknown; left PENDING for recovery');
+    return row;
+  }
+  return finish(deps, row, outcome);
+}
+
+async function finish(deps: EngineDeps, row: TransactionRow, outcome: Exclude<Outcome, { kind: 'unknown' }>): Promise<TransactionRow> {
+  return deps.db.transaction(async (tx) => {
+    const completed = outcome.kind === 'applied';
+    const [finished] = await tx
+      .update(transactions)
+      .set({
+        status: completed ? 'COMPLETED' : 'FAILED',
+        failureCode: completed ? null : outcome.error.code,
+        failureMessage: completed ? null : outcome.error.message,
+        completedAt: sql`now()`,
+      })
+      .where(and(eq(transactions.id, row.id), eq(transactions.status, 'PENDING')))
+      .returning();
+    // Someone else (the recovery loop, a retried request) finished it first: theirs is the outcome.
+    if (!finished) return (await tx.select().from(transactions).where(eq(transactions.id, row.id)))[0] as TransactionRow;
+    if (completed && finished.type === 'RETIREMENT' && finished.fromUserId) {
+      await tx.insert(retirements).values({
+        id: finished.id,
+        userId: finished.fromUserId,
+        amount: finished.amount,
+        beneficiary: finished.details?.beneficiary ?? '',
+        message: finished.details?.message ?? null,
+        retiredAt: finished.completedAt ?? new Date(),
+      });
+    }
+    await enqueueEvents(tx, [transactionStatusEvent(finished)]);
+    return finished;
+  });
+}
+
+export function transactionStatusEvent(row: TransactionRow) {
+  return createEnvelope('transaction.status', row.id, {
+    transactionId: row.id,
+    type: row.type,
+    status: row.status,
+    failureCode: row.failureCode,
+    initiatorId: row.initiatorId,
+    fromUserId: row.fromUserId,
+    toUserId: row.toUserId,
+    currency: row.currency,
+    amount: formatAmount(BigInt(row.amount), row.currency),
+    amountMinor: row.amount,
+    createdAt: row.createdAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+  });
+}
+
+/** What the caller sees: the transaction, or for a refused one the refusal itself (the same on every replay). */
+export function resultOf(row: TransactionRow): TransactionRow {
+  if (row.status === 'FAILED') {
+    throw new AppError((row.failureCode ?? 'INTERNAL') as AppError['code'], row.failureMessage ?? 'The transaction failed', { transactionId: row.id });
+  }
+  return row;
+}
