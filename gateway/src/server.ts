@@ -37,6 +37,10 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const credential = new InternalCredential(config.GATEWAY_SECRET);
 
   const httpServer = createServer();
+  // @apollo/gateway otherwise sends usage telemetry to Apollo and probes cloud metadata addresses
+  // (169.254.169.254 and friends) to describe the host. Nothing of ours leaves the deployment unasked;
+  // the library reads only this variable, so it is set here, once, before the gateway is made.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => new SubgraphSource(name, config.subgraphUrls[name as SubgraphName] ?? (url as string), config.SUBGRAPH_TIMEOUT_MS),
