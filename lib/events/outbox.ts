@@ -76,11 +76,18 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   let failures = 0;
   let timer: NodeJS.Timeout | null = null;
 
-  /** One pass: returns how many rows were published, or -1 when another relay holds the lock. */
-  const publishBatch = () =>
+  /**
+   * One pass: returns how many rows were published, or -1 when another relay holds the lock. `waitForLock`
+   * (drain) waits its turn instead, e.g. behind a relay whose process just died and whose session
+   * PostgreSQL has not ended yet.
+   */
+  const publishBatch = (waitForLock = false) =>
     db.begin(async (tx) => {
-      const [lock] = await tx`select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as locked`;
-      if (!lock?.locked) return -1;
+      if (waitForLock) await tx`select pg_advisory_xact_lock(hashtext(${RELAY_LOCK}))`;
+      else {
+        const [lock] = await tx`select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as locked`;
+        if (!lock?.locked) return -1;
+      }
       const rows = await tx<{ seq: string; envelope: Envelope }[]>`
         select seq, envelope from outbox where sent_at is null order by seq limit ${batchSizeMax}`;
       if (rows.length === 0) return 0;
@@ -93,9 +100,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     db`delete from outbox where seq in (
          select seq from outbox where sent_at < now() - make_interval(hours => ${retentionHours}) limit ${RETENTION_DELETE_MAX})`;
 
-  async function runUntilEmpty(): Promise<void> {
+  async function runUntilEmpty(waitForLock = false): Promise<void> {
     for (;;) {
-      const published = await publishBatch();
+      const published = await publishBatch(waitForLock);
       if (published < batchSizeMax) break;
     }
   }
@@ -141,7 +148,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   return {
     async drain() {
       await running;
-      await runUntilEmpty();
+      await runUntilEmpty(true);
     },
     async stop() {
       stopped = true;
