@@ -46,3 +46,6 @@ export function numberToDecimal(value: number, scale = PRICE_SCALE): string {
   if ((exactFraction[scale] ?? '0') >= '5') scaled += 1n;
   return scaledToDecimal(negative ? -scaled : scaled, scale);
 }
+
+/** numeric(…, 18) prints every decimal ("0.850000000000000000"); the API shows the shortest exact form ("0.85"). */
+export const trimDecimal = (value: string) => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { trimDecimal } from '../../../../lib/decimal.js';
 import { badInput } from '../../../../lib/errors.js';
 import type { PriceSymbol, QuoteCurrency } from '../sources/source.js';
 import type { PriceDb } from './store.js';
@@ -43,9 +44,6 @@ export async function priceCandles(db: PriceDb, query: { symbol: PriceSymbol; vs
     order by bucket`);
   return rows.map((row) => {
     const start = new Date(row.bucket);
-    return { start, end: new Date(start.getTime() + intervalMs), open: trim(row.open), high: trim(row.high), low: trim(row.low), close: trim(row.close), samples: row.samples };
+    return { start, end: new Date(start.getTime() + intervalMs), open: trimDecimal(row.open), high: trimDecimal(row.high), low: trimDecimal(row.low), close: trimDecimal(row.close), samples: row.samples };
   });
 }
-
-/** numeric(38,18) prints all 18 decimals; the API shows the shortest exact form. */
-export const trim = (value: string) => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);

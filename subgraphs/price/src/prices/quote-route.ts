@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError, badInput, forbidden } from '../../../../lib/errors.js';
 import { quoteRequestSchema, signQuote } from '../../../../lib/pricing/quote.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
-import { trim } from './candles.js';
+import { trimDecimal } from '../../../../lib/decimal.js';
 import { latestPrice, type PriceDb } from './store.js';
 
 /**
@@ -25,7 +25,7 @@ export const quoteRoute =
       {
         symbol,
         vs,
-        value: trim(price.value),
+        value: trimDecimal(price.value),
         source: price.source,
         observedAt: price.observedAt.toISOString(),
         quotedAt: new Date(now).toISOString(),

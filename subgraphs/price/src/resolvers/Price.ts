@@ -1,5 +1,5 @@
 import type { PriceRow } from '../db/schema.js';
-import { trim } from '../prices/candles.js';
+import { trimDecimal } from '../../../../lib/decimal.js';
 import type { PriceServiceDeps } from './context.js';
 
 /** A stored row (queries) or the data of a `price.updated` event (subscriptions): the same fields. */
@@ -7,7 +7,7 @@ export type PriceValue = Pick<PriceRow, 'symbol' | 'value' | 'source' | 'observe
 
 export const priceResolvers = (deps: PriceServiceDeps) => ({
   vs: (price: PriceValue) => price.vsCurrency ?? price.vs,
-  value: (price: PriceValue) => trim(price.value),
+  value: (price: PriceValue) => trimDecimal(price.value),
   source: (price: PriceValue) => price.source.toUpperCase(),
   observedAt: (price: PriceValue) => new Date(price.observedAt),
   stale: (price: PriceValue) => Date.now() - new Date(price.observedAt).getTime() > deps.staleAfterMs,

@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../lib/ids.js';
 import { and, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
@@ -6,7 +7,6 @@ import { type RetirementRow, retirements, type TransactionRow, transactions } fr
 import type { TransactionDb } from '../workflows/engine.js';
 
 export const PAGE_SIZE_MAX = 100;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface TransactionFilter {
   type?: TransactionRow['type'] | null;
@@ -28,7 +28,7 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !UUID_PATTERN.test(id)) throw new Error('bad cursor');
+    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
     return { at: date, id };
   } catch {
     throw badInput('`after` is not a cursor this API gave out', { field: 'after' });
@@ -93,7 +93,7 @@ export function isParty(identity: Identity, row: Pick<TransactionRow, 'fromUserI
 }
 
 export async function visibleTransaction(db: TransactionDb, identity: Identity, id: unknown): Promise<TransactionRow | null> {
-  if (typeof id !== 'string' || !UUID_PATTERN.test(id)) return null;
+  if (!isUuid(id)) return null;
   const [row] = await db.select().from(transactions).where(eq(transactions.id, id));
   return row && isParty(identity, row) ? row : null;
 }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { scaledToDecimal } from '../../../../lib/decimal.js';
+import { scaledToDecimal, trimDecimal } from '../../../../lib/decimal.js';
 import { formatAmount, SCALE } from '../../../../lib/money.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { type RetirementRow, retirements, type TransactionRow } from '../db/schema.js';
@@ -7,7 +7,6 @@ import { visibleTransaction } from '../reads/history.js';
 import { signedIn } from '../workflows/context.js';
 import type { TransactionServiceDeps } from './context.js';
 
-const trimDecimal = (value: string) => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
 const userReference = (id: string | null) => (id ? { __typename: 'User', id } : null);
 
 export const transactionResolvers = (deps: TransactionServiceDeps) => ({

@@ -1,3 +1,4 @@
+import { trimDecimal } from '../../../../lib/decimal.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { AmountScalar, DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
@@ -9,8 +10,6 @@ import { queryResolvers } from './Query.js';
 import { subscriptionResolvers } from './Subscription.js';
 import { retirementResolvers, transactionResolvers } from './Transaction.js';
 import { userResolvers } from './User.js';
-
-const trimDecimal = (value: string) => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
 
 export function createResolvers(deps: TransactionServiceDeps): GraphQLResolverMap<SubgraphContext> {
   return {

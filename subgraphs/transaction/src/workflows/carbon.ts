@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../lib/ids.js';
 import { eq } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { decimalToScaled, PRICE_SCALE, scaledToDecimal } from '../../../../lib/decimal.js';
@@ -9,7 +10,6 @@ import { type QuoteRow, quotes, type TransactionRow } from '../db/schema.js';
 import { checkIdempotencyKey, checkText, type WorkflowDeps } from './context.js';
 import { replayOf, resultOf, runTransaction } from './engine.js';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BENEFICIARY_LENGTH_MAX = 200;
 const RETIREMENT_MESSAGE_LENGTH_MAX = 500;
 /** 10^(PRICE_SCALE + CARBON scale − USD scale): turns tonnes × price into cents. */
@@ -118,7 +118,7 @@ interface Priced {
 
 async function fromQuote(deps: WorkflowDeps, identity: Identity, quoteId: string): Promise<Priced> {
   // Someone else's quote is as unknown to the caller as one that does not exist.
-  const [quote] = UUID_PATTERN.test(quoteId) ? await deps.db.select().from(quotes).where(eq(quotes.id, quoteId)) : [];
+  const [quote] = isUuid(quoteId) ? await deps.db.select().from(quotes).where(eq(quotes.id, quoteId)) : [];
   if (!quote || quote.userId !== identity.userId) throw notFound('No such quote');
   if (quote.expiresAt.getTime() <= Date.now()) throw new AppError('QUOTE_EXPIRED', 'This quote has expired; ask for a new one');
   return { quoteId: quote.id, carbonMinor: BigInt(quote.carbonAmount), usdMinor: BigInt(quote.usdAmount), pricePerTonne: quote.pricePerTonne, priceSource: quote.priceSource };

@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../lib/ids.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput, forbidden } from '../../../../lib/errors.js';
 import { type Currency, formatAmount, parseAmount } from '../../../../lib/money.js';
@@ -5,7 +6,6 @@ import type { TransactionRow } from '../db/schema.js';
 import { checkIdempotencyKey, checkText, lookUpUser, type WorkflowDeps } from './context.js';
 import { resultOf, runTransaction } from './engine.js';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MEMO_LENGTH_MAX = 200;
 const REFERENCE_LENGTH_MAX = 100;
 
@@ -18,7 +18,7 @@ export async function deposit(deps: WorkflowDeps, identity: Identity, input: { u
     if (!deps.faucet.enabled || input.userId !== identity.userId || capMinor === undefined) throw forbidden('Only administrators make deposits');
     if (amountMinor > capMinor) throw badInput(`The development faucet gives at most ${formatAmount(capMinor, input.currency)} ${input.currency} at a time`, { field: 'amount' });
   }
-  if (!UUID_PATTERN.test(input.userId)) throw badInput('userId is not a user id', { field: 'userId' });
+  if (!isUuid(input.userId)) throw badInput('userId is not a user id', { field: 'userId' });
   const recipient = await lookUpUser(deps, { id: input.userId });
   return resultOf(
     await runTransaction(deps, {
@@ -48,7 +48,7 @@ export async function transfer(deps: WorkflowDeps, identity: Identity, input: { 
   const memo = checkText(input.memo, 'memo', MEMO_LENGTH_MAX, false);
   const to = input.to.trim();
   if (to === '' || to.length > 254) throw badInput('to must be a user id or an email', { field: 'to' });
-  const recipient = await lookUpUser(deps, UUID_PATTERN.test(to) ? { id: to } : { email: to });
+  const recipient = await lookUpUser(deps, isUuid(to) ? { id: to } : { email: to });
   if (recipient.id === identity.userId) throw badInput('You cannot transfer to yourself', { field: 'to' });
   return resultOf(await movement(deps, identity, 'TRANSFER', recipient.id, input.currency, amountMinor, idempotencyKey, { memo }));
 }
@@ -58,7 +58,7 @@ export async function pay(deps: WorkflowDeps, identity: Identity, input: { selle
   checkIdempotencyKey(idempotencyKey);
   const amountMinor = parseAmount(input.amount, input.currency);
   const reference = checkText(input.reference, 'reference', REFERENCE_LENGTH_MAX, true);
-  if (!UUID_PATTERN.test(input.sellerId)) throw badInput('sellerId is not a user id', { field: 'sellerId' });
+  if (!isUuid(input.sellerId)) throw badInput('sellerId is not a user id', { field: 'sellerId' });
   const seller = await lookUpUser(deps, { id: input.sellerId });
   if (seller.role !== 'SELLER') throw badInput('Payments go to sellers only; use a transfer to pay anyone else', { field: 'sellerId' });
   if (seller.id === identity.userId) throw badInput('You cannot pay yourself', { field: 'sellerId' });

@@ -1,9 +1,9 @@
+import { isUuid } from '../../../../lib/ids.js';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { UserServiceDeps } from '../resolvers/context.js';
 import { type UserRow, users, type WalletRow, wallets } from '../db/schema.js';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A user's account data (email, role, wallets, balances) is theirs and an ADMIN's; nobody else's. Checked in the
@@ -15,21 +15,21 @@ export function maySee(identity: Identity | null, userId: string): identity is I
 }
 
 export async function findVisibleUser({ db }: UserServiceDeps, identity: Identity | null, userId: unknown): Promise<UserRow | null> {
-  if (typeof userId !== 'string' || !UUID_PATTERN.test(userId) || !maySee(identity, userId)) return null;
+  if (!isUuid(userId) || !maySee(identity, userId)) return null;
   const [user] = await db.select().from(users).where(eq(users.id, userId));
   return user ?? null;
 }
 
 /** Any signed-in caller may resolve a user's profile; the private fields check `maySee` themselves. */
 export async function findProfile({ db }: UserServiceDeps, identity: Identity | null, userId: unknown): Promise<UserRow | null> {
-  if (identity === null || typeof userId !== 'string' || !UUID_PATTERN.test(userId)) return null;
+  if (identity === null || !isUuid(userId)) return null;
   const [user] = await db.select().from(users).where(eq(users.id, userId));
   return user ?? null;
 }
 
 /** A user wallet the caller may see; system accounts are never visible through the API. */
 export async function findVisibleWallet({ db }: UserServiceDeps, identity: Identity | null, walletId: unknown): Promise<WalletRow | null> {
-  if (identity === null || typeof walletId !== 'string' || !UUID_PATTERN.test(walletId)) return null;
+  if (identity === null || !isUuid(walletId)) return null;
   const owner = identity.role === 'ADMIN' ? isNotNull(wallets.userId) : eq(wallets.userId, identity.userId);
   const [wallet] = await db.select().from(wallets).where(and(eq(wallets.id, walletId), owner));
   return wallet ?? null;
