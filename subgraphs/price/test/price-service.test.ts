@@ -6,6 +6,9 @@ import WebSocket from 'ws';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../../lib/auth/internal-credential.js';
 import { TOPICS } from '../../../lib/events/envelope.js';
 import { QUOTE_PATH, verifyQuote } from '../../../lib/pricing/quote.js';
+import { connectDatabase } from '../../../lib/db.js';
+import * as priceSchema from '../src/db/schema.js';
+import { pruneOlderThan } from '../src/prices/store.js';
 import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
 import { type FakeCoinGecko, simplePriceBody, startFakeCoinGecko } from '../../../test/support/fake-coingecko.js';
 import { type Stack, startStack, TEST_SECRETS } from '../../../test/support/stack.js';
@@ -150,6 +153,23 @@ describe('price history', () => {
     expect(tooMany.errors?.[0]?.message).toMatch(/at most 1000/);
     const badDate = await stack.graphql(HISTORY, { from: 'yesterday', interval: 'HOUR' });
     expect(badDate.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('retention', () => {
+  it('deletes observations older than the cutoff and keeps the rest', async () => {
+    const database = connectDatabase(stack.subgraphs.price!.databaseUrl, priceSchema);
+    try {
+      await sql`insert into prices (symbol, vs_currency, value, source, observed_at) values ('ETH', 'USD', '1000', 'simulated', '2010-01-01T00:00:00Z')`;
+      const window2020 = () => sql`select count(*)::int as count from prices where observed_at >= '2020-01-01' and observed_at < '2020-01-02'`;
+      const kept = (await window2020())[0]!.count;
+      expect(kept).toBe(7);
+      expect(await pruneOlderThan(database.db, new Date('2015-01-01T00:00:00Z'))).toBe(1);
+      expect((await sql`select count(*)::int as count from prices where observed_at < '2015-01-01'`)[0]!.count).toBe(0);
+      expect((await window2020())[0]!.count).toBe(kept);
+    } finally {
+      await database.close();
+    }
   });
 });
 
