@@ -1,4 +1,6 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { ExpiringCache } from './token-cache.js';
 import { unauthenticated } from '../errors.js';
 import { type Identity, isRole } from './identity.js';
 
@@ -20,14 +22,29 @@ export type Caller =
   | { kind: 'gateway'; identity: Identity | null }
   | { kind: 'service'; service: string };
 
+/** A minted token is reused while it has at least this long to live, so a receiver never gets one about to expire. */
+const REUSE_MARGIN_SECONDS = 20;
+const CACHE_SIZE_MAX = 10_000;
+
 export class InternalCredential {
-  readonly #key: Uint8Array;
+  readonly #key: KeyObject;
+  readonly #minted = new ExpiringCache<string>(CACHE_SIZE_MAX);
+  readonly #verified = new ExpiringCache<Caller>(CACHE_SIZE_MAX);
 
   constructor(secret: string) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async mint(caller: Caller): Promise<string> {
+    const cacheKey = caller.kind === 'service' ? `s:${caller.service}` : `g:${caller.identity?.userId ?? ''}:${caller.identity?.role ?? ''}`;
+    const cached = this.#minted.get(cacheKey);
+    if (cached) return cached;
+    const token = await this.#sign(caller);
+    this.#minted.set(cacheKey, token, Date.now() + (TTL_SECONDS - REUSE_MARGIN_SECONDS) * 1000);
+    return token;
+  }
+
+  #sign(caller: Caller): Promise<string> {
     const claims =
       caller.kind === 'service'
         ? { kind: 'service', svc: caller.service }
@@ -43,17 +60,25 @@ export class InternalCredential {
 
   async verify(token: string | undefined): Promise<Caller> {
     if (!token) throw unauthenticated('This service only answers the gateway and other EcoCoin services');
+    const cached = this.#verified.get(token);
+    if (cached) return cached;
     try {
       const { payload } = await jwtVerify(token, this.#key, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['exp'] });
-      if (payload.kind === 'service' && typeof payload.svc === 'string') return { kind: 'service', service: payload.svc };
-      if (payload.kind === 'gateway') {
-        if (payload.uid === undefined) return { kind: 'gateway', identity: null };
-        if (typeof payload.uid === 'string' && isRole(payload.role)) return { kind: 'gateway', identity: { userId: payload.uid, role: payload.role } };
-      }
-      throw unauthenticated('Internal credential is malformed');
+      const caller = callerOf(payload);
+      this.#verified.set(token, caller, (payload.exp as number) * 1000);
+      return caller;
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) throw unauthenticated('Internal credential is invalid or expired');
       throw error;
     }
   }
+}
+
+function callerOf(payload: JWTPayload): Caller {
+  if (payload.kind === 'service' && typeof payload.svc === 'string') return { kind: 'service', service: payload.svc };
+  if (payload.kind === 'gateway') {
+    if (payload.uid === undefined) return { kind: 'gateway', identity: null };
+    if (typeof payload.uid === 'string' && isRole(payload.role)) return { kind: 'gateway', identity: { userId: payload.uid, role: payload.role } };
+  }
+  throw unauthenticated('Internal credential is malformed');
 }

@@ -1,4 +1,6 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { ExpiringCache } from './token-cache.js';
 import { unauthenticated } from '../errors.js';
 import { type Identity, isRole } from './identity.js';
 
@@ -17,11 +19,19 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
-const keyCache = new WeakMap<UserTokenSettings, Uint8Array>();
-function keyOf(settings: UserTokenSettings): Uint8Array {
-  let key = keyCache.get(settings);
-  if (!key) keyCache.set(settings, (key = new TextEncoder().encode(settings.secret)));
+const keyCache = new Map<string, KeyObject>();
+function keyOf(settings: UserTokenSettings): KeyObject {
+  let key = keyCache.get(settings.secret);
+  if (!key) keyCache.set(settings.secret, (key = createSecretKey(Buffer.from(settings.secret, 'utf8'))));
   return key;
+}
+
+/** Tokens verified before under each key, until they expire: every request carries one, usually the same as the last. */
+const verifiedTokens = new WeakMap<KeyObject, ExpiringCache<Identity>>();
+function verifiedUnder(key: KeyObject): ExpiringCache<Identity> {
+  let cache = verifiedTokens.get(key);
+  if (!cache) verifiedTokens.set(key, (cache = new ExpiringCache<Identity>(10_000)));
+  return cache;
 }
 
 export async function issueUserToken(identity: Identity, settings: UserTokenSettings, now = new Date()): Promise<IssuedToken> {
@@ -40,6 +50,10 @@ export async function issueUserToken(identity: Identity, settings: UserTokenSett
 
 /** Verifies signature, algorithm, issuer, audience and expiry; any failure is UNAUTHENTICATED with a reason a client can act on. */
 export async function verifyUserToken(token: string, settings: UserTokenSettings): Promise<Identity> {
+  const cache = verifiedUnder(keyOf(settings));
+  const cacheKey = `${settings.issuer}\n${settings.audience}\n${token}`;
+  const cached = cache.get(cacheKey);
+  if (cached) return cached;
   try {
     const { payload } = await jwtVerify(token, keyOf(settings), {
       algorithms: [ALGORITHM],
@@ -48,7 +62,9 @@ export async function verifyUserToken(token: string, settings: UserTokenSettings
       requiredClaims: ['sub', 'exp', 'iat'],
     });
     if (typeof payload.sub !== 'string' || !isRole(payload.role)) throw unauthenticated('Token is missing its subject or role');
-    return { userId: payload.sub, role: payload.role };
+    const identity: Identity = { userId: payload.sub, role: payload.role };
+    cache.set(cacheKey, identity, (payload.exp as number) * 1000);
+    return identity;
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token has expired: sign in again');
     if (error instanceof joseErrors.JOSEError) throw unauthenticated('Token is invalid');
