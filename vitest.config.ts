@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // graphql ships both ESM (index.mjs) and CommonJS builds. Apollo's packages are CommonJS, so ours must use
+    // the same copy, or a schema built by one is "from another module or realm" to the other (as under Node).
+    alias: { graphql: require.resolve('graphql') },
+  },
   test: {
     include: ['{lib,gateway,subgraphs,scripts,contracts,sdk,bench,test}/**/*.test.ts'],
     exclude: ['node_modules/**', '.data/**'],

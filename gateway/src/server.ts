@@ -17,6 +17,7 @@ import { depthLimitRule } from './limits.js';
 import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
+import { startSubscriptionServer } from './subscriptions/server.js';
 import { handleTokenRequest } from './token-endpoint.js';
 
 const DRAIN_GRACE_MS = 10_000;
@@ -41,9 +42,15 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   // (169.254.169.254 and friends) to describe the host. Nothing of ours leaves the deployment unasked;
   // the library reads only this variable, so it is set here, once, before the gateway is made.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  // One data source per subgraph, shared by queries (ApolloGateway) and subscriptions (their entity fetches).
+  const dataSources = Object.fromEntries(subgraphs.map(({ name, url }) => [name, new SubgraphSource(name, url, config.SUBGRAPH_TIMEOUT_MS)]));
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) => new SubgraphSource(name, config.subgraphUrls[name as SubgraphName] ?? (url as string), config.SUBGRAPH_TIMEOUT_MS),
+    buildService: ({ name }) => {
+      const source = dataSources[name];
+      if (!source) throw new Error(`supergraph names an unknown subgraph ${name}`);
+      return source;
+    },
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -57,6 +64,16 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     ],
   });
   await apollo.start();
+  const subscriptions = startSubscriptionServer({
+    httpServer,
+    supergraphSdl,
+    subgraphUrls: Object.fromEntries(subgraphs.map(({ name, url }) => [name, url])),
+    dataSources,
+    credential,
+    tokens,
+    queryDepthMax: config.QUERY_DEPTH_MAX,
+    log,
+  });
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const path = (request.url ?? '/').split('?')[0];
@@ -82,5 +99,10 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   log.info({ port, subgraphs: subgraphs.map((subgraph) => subgraph.name) }, 'gateway listening');
 
   let stopping: Promise<void> | null = null;
-  return { url: `http://${config.HOST}:${port}/graphql`, port, stop: () => (stopping ??= apollo.stop()) };
+  return {
+    url: `http://${config.HOST}:${port}/graphql`,
+    port,
+    // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains.
+    stop: () => (stopping ??= subscriptions.stop().then(() => apollo.stop())),
+  };
 }

@@ -121,19 +121,34 @@ function spawnBroker(javaArgs: string[], log: (line: string) => void) {
   return { child, exited, outputTail };
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
+/** How long topic creation may take before it counts as failed. */
+const TOPICS_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Creates the topics that do not exist yet (existing ones are left as they are) and resolves when every
+ * partition of every topic has a leader, so a producer right after this call finds one. kafkajs's own
+ * `waitForLeaders` gives up when the broker briefly answers "does not host this topic-partition" (kafkajs
+ * issue #815), so readiness is polled from the metadata instead.
+ */
 export async function ensureTopics(brokers: string[], topics: readonly string[], partitions: number): Promise<void> {
   const admin = new Kafka({ clientId: 'ecocoin-ensure-topics', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(topic));
-    if (missing.length === 0) return;
-    // waitForLeaders: a producer right after this call must find a leader for every partition.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    });
+    if (missing.length > 0) {
+      await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    }
+    const deadline = Date.now() + TOPICS_READY_TIMEOUT_MS;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics: [...topics] })
+        .then(({ topics: found }) => found.length === topics.length && found.every((topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0)))
+        .catch(() => false);
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`Kafka topics had no leaders within ${TOPICS_READY_TIMEOUT_MS} ms: ${topics.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     await admin.disconnect();
   }

@@ -52,6 +52,17 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Settings for one subgraph, by name. */
   serviceEnv?: Record<string, Record<string, string>>;
+  /**
+   * Subgraphs that run elsewhere (e.g. a child process a test kills and restarts), by name, with the URL of
+   * their /graphql endpoint. Their database is still made here (see `databaseUrl`) and the gateway and later
+   * subgraphs are pointed at that URL; starting and stopping the process is the caller's job.
+   */
+  external?: Record<string, string>;
+}
+
+/** A subgraph another process runs: the stack knows where it listens but never stops it. */
+function elsewhere(url: string): RunningServer {
+  return { url, port: Number(new URL(url).port), stop: async () => {} };
 }
 
 /** Every subgraph and the gateway on free ports, each subgraph over a fresh database, wired as in production. */
@@ -64,6 +75,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const [name, load] of Object.entries(SUBGRAPH_MODULES)) {
     const database = await createTestDatabase(name);
     drops.push(database.drop);
+    const externalUrl = options.external?.[name];
+    if (externalUrl) {
+      subgraphs[name] = { server: elsewhere(externalUrl), url: externalUrl, databaseUrl: database.url };
+      serviceUrls[`${name.toUpperCase()}_SERVICE_URL`] = new URL(externalUrl).origin;
+      continue;
+    }
     const module = await load();
     const server = await module.startFromEnv(
       { ...env, ...serviceUrls, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] },

@@ -1,0 +1,138 @@
+import type { Server } from 'node:http';
+import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
+import type { QueryPlan } from '@apollo/query-planner';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, parse, validate, specifiedRules } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Identity } from '../../../lib/auth/identity.js';
+import { bearerToken, type UserTokenSettings, verifyUserToken } from '../../../lib/auth/user-token.js';
+import type { InternalCredential } from '../../../lib/auth/internal-credential.js';
+import { AppError, toPublicError } from '../../../lib/errors.js';
+import type { Logger } from '../../../lib/log.js';
+import type { GatewayContext } from '../context.js';
+import { depthLimitRule } from '../limits.js';
+import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
+import { type Event, Upstreams } from './upstream.js';
+
+/** Subscription fields whose events are the same for everyone: one upstream serves every subscriber. */
+const PUBLIC_SUBSCRIPTION_FIELDS = new Set(['priceUpdated']);
+const SUBSCRIPTIONS_PER_CONNECTION_MAX = 50;
+const WEBSOCKET_PAYLOAD_BYTES_MAX = 64 * 1024;
+const KEEPALIVE_MS = 12_000;
+/** The pseudo-service that "answers" the primary fetch with the event the subgraph pushed. */
+const EVENT_SERVICE = '__subscription_event__';
+
+export interface SubscriptionServerOptions {
+  httpServer: Server;
+  supergraphSdl: string;
+  subgraphUrls: Record<string, string>;
+  dataSources: ServiceMap;
+  credential: InternalCredential;
+  tokens: UserTokenSettings;
+  queryDepthMax: number;
+  log: Logger;
+}
+
+interface ConnectionExtra {
+  identity: Identity;
+}
+
+/**
+ * Subscriptions at the gateway's `/graphql` over graphql-ws, run the way Apollo Router runs them: the primary
+ * fetch is a graphql-ws subscription to the owning subgraph, and each event is completed by Apollo's own
+ * executor running the plan's `Rest` (entity fetches), which also shapes the result to the client's selection.
+ */
+export function startSubscriptionServer(options: SubscriptionServerOptions) {
+  const planner = new SubscriptionPlanner(options.supergraphSdl);
+  const upstreams = new Upstreams(options.subgraphUrls, options.credential);
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
+  const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
+
+  async function* run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext) {
+    const { primary, rest } = plan;
+    const fieldName = getOperationAST(document, operationName)?.selectionSet.selections.map((selection) => (selection.kind === 'Field' ? selection.name.value : '')).join();
+    const personal = !PUBLIC_SUBSCRIPTION_FIELDS.has(fieldName ?? '');
+    const primaryVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
+    const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, personal ? context.identity : null);
+    const queryPlan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [{ ...primary, serviceName: EVENT_SERVICE }, rest] } : { ...primary, serviceName: EVENT_SERVICE } };
+    for await (const event of events) yield await complete(event, queryPlan, plan, document, variables, operationName, context);
+  }
+
+  async function complete(event: Event, queryPlan: QueryPlan, plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext): Promise<ExecutionResult> {
+    if (!event.data) return { errors: (event.errors ?? []).map((error) => new GraphQLError(error.message, { extensions: error.extensions })) };
+    const serviceMap: ServiceMap = { ...options.dataSources, [EVENT_SERVICE]: { process: async () => ({ data: event.data, errors: event.errors }) } };
+    const requestContext = {
+      request: { query: undefined, variables, operationName },
+      context,
+      logger: { debug() {}, info() {}, warn: (message: unknown) => options.log.warn({ message }), error: (message: unknown) => options.log.error({ message }) },
+      metrics: {},
+      document,
+      operationName: operationName ?? null,
+    } as unknown as Parameters<typeof executeQueryPlan>[2];
+    const result = await executeQueryPlan(queryPlan, serviceMap, requestContext, plan.operationContext, planner.supergraphSchema, planner.federationApiSchema);
+    return { data: result.data ?? null, ...(result.errors?.length ? { errors: result.errors.map((error) => new GraphQLError(error.message, { extensions: error.extensions })) } : {}) };
+  }
+
+  const disposable = useServer<Record<string, unknown>, Partial<ConnectionExtra>>(
+    {
+      schema: planner.apiSchema,
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        try {
+          const token = bearerToken(typeof header === 'string' ? header : undefined);
+          if (!token) throw new AppError('UNAUTHENTICATED', 'missing token');
+          ctx.extra.identity = await verifyUserToken(token, options.tokens);
+          return true;
+        } catch {
+          // graphql-ws's close code for a connection that is not authenticated.
+          ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        if (Object.keys(ctx.subscriptions).length >= SUBSCRIPTIONS_PER_CONNECTION_MAX) {
+          return [new GraphQLError(`At most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions per connection`, { extensions: { code: 'RATE_LIMITED' } })];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        const errors = validate(planner.apiSchema, document, rules);
+        if (errors.length) return errors.map((error) => new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        const operation = getOperationAST(document, payload.operationName ?? undefined);
+        if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_USER_INPUT' } })];
+        const identity = ctx.extra.identity as Identity;
+        const contextValue: GatewayContext = { identity, internalCredential: await options.credential.mint({ kind: 'gateway', identity }), requestId: crypto.randomUUID() };
+        return { schema: planner.apiSchema, document, variableValues: payload.variables ?? {}, operationName: payload.operationName ?? undefined, contextValue } satisfies ExecutionArgs;
+      },
+      subscribe: (args) => {
+        const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+        const operationName = args.operationName ?? undefined;
+        const plan = planner.plan(args.document, operationName);
+        return mapErrors(run(plan, args.document, variables, operationName, args.contextValue as GatewayContext), options.log);
+      },
+    },
+    webSocketServer,
+    KEEPALIVE_MS,
+  );
+
+  return {
+    upstreams,
+    async stop() {
+      await disposable.dispose();
+      await upstreams.close();
+    },
+  };
+}
+
+/** Errors that end a subscription reach the client with a public code, never a stack. */
+async function* mapErrors(results: AsyncGenerator<ExecutionResult>, log: Logger): AsyncGenerator<ExecutionResult> {
+  try {
+    for await (const result of results) yield result;
+  } catch (error) {
+    const formatted = error instanceof GraphQLError ? error.toJSON() : { message: String(error) };
+    yield { errors: [new GraphQLError(toPublicError(formatted, (details) => log.error({ error: details }, 'subscription failed')).message, { extensions: toPublicError(formatted, () => {}).extensions })] };
+  }
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { type Client, createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Stack, startStack } from '../../test/support/stack.js';
+import { waitFor } from '../../test/support/wait.js';
+
+const ADMIN = { email: 'admin@example.com', password: 'admin password 123' };
+let stack: Stack;
+let adminToken: string;
+const clients: Client[] = [];
+
+function connect(token: string | undefined, onClosed?: (code: number) => void): Client {
+  const client = createClient({
+    url: stack.gatewayUrl.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { closed: (event) => onClosed?.((event as { code: number }).code) },
+  });
+  client.on('error', () => {});
+  clients.push(client);
+  return client;
+}
+
+function collect<Data>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  const received: { data?: Data | null; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }[] = [];
+  const connected = new Promise<void>((resolve) => client.on('connected', () => resolve()));
+  client.subscribe<Data>({ query, variables }, { next: (message) => void received.push(message), error: (error) => void received.push({ errors: Array.isArray(error) ? error : [{ message: String(error) }] }), complete: () => {} });
+  return { received, connected };
+}
+
+async function register(name: string) {
+  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
+    input: { email: `${name}-${randomUUID().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
+  });
+  return { token: result.data!.register.token as string, id: result.data!.register.user.id as string };
+}
+
+beforeAll(async () => {
+  stack = await startStack({ serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, price: { PRICE_POLL_INTERVAL_MS: '300' } } });
+  adminToken = (await stack.graphql(`mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }`, ADMIN)).data!.login.token;
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await stack?.stop();
+});
+
+describe('subscriptions through the gateway', () => {
+  it('delivers priceUpdated ticks from the price subgraph', async () => {
+    const { token } = await register('Watcher');
+    const { received, connected } = collect<{ priceUpdated: { value: string; source: string } }>(connect(token), /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value source } }`);
+    await connected;
+    const tick = await waitFor(() => received.find((message) => message.data?.priceUpdated), { timeoutMs: 10_000, message: 'a price tick' });
+    expect(tick.data?.priceUpdated.source).toBe('SIMULATED');
+    expect(tick.data?.priceUpdated.value).toMatch(/^\d+(\.\d+)?$/);
+  });
+
+  it('completes each transactionUpdated event with fields from the user subgraph', async () => {
+    const [sender, receiver] = [await register('Sender'), await register('Receiver')];
+    const { received, connected } = collect<{ transactionUpdated: { id: string; status: string; amount: string; from: { displayName: string } } }>(
+      connect(receiver.token),
+      /* GraphQL */ `subscription { transactionUpdated { id status amount from { displayName } } }`,
+    );
+    await connected;
+    await stack.graphql(`mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`, { input: { userId: sender.id, currency: 'USD', amount: '10.00' }, key: randomUUID() }, adminToken);
+    const transfer = await stack.graphql(`mutation ($input: TransferInput!, $key: String!) { transfer(input: $input, idempotencyKey: $key) { id } }`, { input: { to: receiver.id, currency: 'USD', amount: '3.00' }, key: randomUUID() }, sender.token);
+    const update = await waitFor(() => received.find((message) => message.data?.transactionUpdated?.id === transfer.data?.transfer.id), { timeoutMs: 10_000, message: 'the transfer’s update' });
+    expect(update.data?.transactionUpdated).toEqual({ id: transfer.data?.transfer.id, status: 'COMPLETED', amount: '3.00', from: { displayName: 'Sender' } });
+  });
+
+  it('closes a connection without a valid token with 4401', async () => {
+    for (const token of [undefined, 'garbage']) {
+      let code = 0;
+      const { received } = collect(connect(token, (closed) => (code = closed)), /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }`);
+      await waitFor(() => code !== 0, { timeoutMs: 5_000, message: 'the socket to close' });
+      expect(code).toBe(4401);
+      expect(received.filter((message) => message.data)).toEqual([]);
+    }
+  });
+
+  it('refuses an invalid subscription and a query sent over the socket', async () => {
+    const { token } = await register('Curious');
+    const client = connect(token);
+    const invalid = collect(client, /* GraphQL */ `subscription { priceUpdated(symbol: DOGE) { value } }`);
+    const query = collect(client, /* GraphQL */ `query { price(symbol: MCO2) { value } }`);
+    await waitFor(() => invalid.received.length > 0 && query.received.length > 0, { timeoutMs: 5_000, message: 'both refusals' });
+    expect(invalid.received[0]?.errors?.[0]?.message).toMatch(/DOGE/);
+    expect(query.received[0]?.errors?.[0]?.message).toMatch(/over HTTP/);
+  });
+});
