@@ -71,6 +71,17 @@ describe('subscriptions through the gateway', () => {
     expect(update.data?.transactionUpdated).toEqual({ id: transfer.data?.transfer.id, status: 'COMPLETED', amount: '3.00', from: { displayName: 'Sender' } });
   });
 
+  it('tells a user when their wallet balance changes, and nobody else', async () => {
+    const [owner, other] = [await register('Owner'), await register('Other')];
+    const mine = collect<{ walletUpdated: { currency: string; balance: string; owner: { id: string } } }>(connect(owner.token), /* GraphQL */ `subscription { walletUpdated { currency balance owner { id } } }`);
+    const theirs = collect(connect(other.token), /* GraphQL */ `subscription { walletUpdated { balance } }`);
+    await Promise.all([mine.connected, theirs.connected]);
+    await stack.graphql(`mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`, { input: { userId: owner.id, currency: 'ETH', amount: '0.5' }, key: randomUUID() }, adminToken);
+    const update = await waitFor(() => mine.received.find((message) => message.data?.walletUpdated), { timeoutMs: 10_000, message: 'the wallet update' });
+    expect(update.data?.walletUpdated).toEqual({ currency: 'ETH', balance: '0.500000000000000000', owner: { id: owner.id } });
+    expect(theirs.received).toEqual([]);
+  });
+
   it('closes a connection without a valid token with 4401', async () => {
     for (const token of [undefined, 'garbage']) {
       let code = 0;

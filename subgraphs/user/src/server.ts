@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../lib/config.js';
+import { startLiveFeed } from '../../../lib/events/live-feed.js';
 import { POSTING_PATH } from '../../../lib/ledger/posting.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
@@ -41,9 +42,11 @@ export function start(config: UserConfig, options: StartOptions = {}): Promise<R
           tokens: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS },
         };
         if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) await ensureAdmin(deps, { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD }, runtime.log);
+        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['wallet.updated'], service: SERVICE, log: runtime.log });
         return {
-          resolvers: createResolvers(deps),
+          resolvers: createResolvers(deps, feed),
           internalRoutes: { [`POST ${POSTING_PATH}`]: postingRoute(deps), [`POST ${USER_LOOKUP_PATH}`]: userLookupRoute(deps) },
+          tasks: [feed],
         };
       },
     },

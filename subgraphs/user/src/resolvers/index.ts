@@ -3,17 +3,20 @@ import { AmountScalar, DateTimeScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleUser } from '../accounts/visibility.js';
 import type { UserServiceDeps } from './context.js';
+import type { LiveFeed } from '../../../../lib/events/live-feed.js';
 import { mutationResolvers } from './Mutation.js';
+import { subscriptionResolvers } from './Subscription.js';
 import { queryResolvers } from './Query.js';
 import { userResolvers } from './User.js';
 import { walletResolvers } from './Wallet.js';
 
-export function createResolvers(deps: UserServiceDeps): GraphQLResolverMap<SubgraphContext> {
+export function createResolvers(deps: UserServiceDeps, feed: LiveFeed): GraphQLResolverMap<SubgraphContext> {
   return {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
     Query: queryResolvers(deps),
     Mutation: mutationResolvers(deps),
+    Subscription: subscriptionResolvers(deps, feed),
     User: userResolvers(deps),
     Wallet: walletResolvers(deps),
     // Owners in a snapshot are shown to an ADMIN only, who may see every user.
