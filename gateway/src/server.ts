@@ -29,7 +29,12 @@ export interface GatewayOptions {
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
-export async function start(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningServer> {
+export interface RunningGateway extends RunningServer {
+  /** How many upstream subscriptions to subgraphs are open (identical client subscriptions share one). */
+  subscriptionStats(): { upstreams: number };
+}
+
+export async function start(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger('gateway', config.LOG_LEVEL);
   const production = config.NODE_ENV === 'production';
   const supergraphSdl = options.supergraphSdl ?? readSupergraph(config.SUPERGRAPH_PATH);
@@ -102,6 +107,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   return {
     url: `http://${config.HOST}:${port}/graphql`,
     port,
+    subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount }),
     // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains.
     stop: () => (stopping ??= subscriptions.stop().then(() => apollo.stop())),
   };

@@ -82,6 +82,55 @@ describe('subscriptions through the gateway', () => {
     expect(theirs.received).toEqual([]);
   });
 
+  it('serves 200 subscribers of the same price through one upstream subscription, and closes it when they leave', async () => {
+    const { token } = await register('Crowd');
+    const upstreamsBefore = stack.gateway.subscriptionStats().upstreams;
+    const crowd = Array.from({ length: 200 }, () => {
+      const client = connect(token);
+      return { client, ...collect<{ priceUpdated: { value: string } }>(client, /* GraphQL */ `subscription { priceUpdated(symbol: ETH) { value } }`) };
+    });
+    await Promise.all(crowd.map((member) => member.connected));
+    // Subscribers joined over a few ticks; once all are in, the next tick reaches every one of them.
+    const valuesOf = (member: (typeof crowd)[number]) => new Set(member.received.map((message) => message.data?.priceUpdated.value));
+    const sharedTick = await waitFor(
+      () => [...valuesOf(crowd[0]!)].find((value) => crowd.every((member) => valuesOf(member).has(value))),
+      { timeoutMs: 20_000, message: 'one tick seen by all 200' },
+    );
+    expect(sharedTick).toMatch(/^\d+(\.\d+)?$/);
+    expect(stack.gateway.subscriptionStats().upstreams).toBe(upstreamsBefore + 1);
+    await Promise.all(crowd.map((member) => member.client.dispose()));
+    await waitFor(() => stack.gateway.subscriptionStats().upstreams === upstreamsBefore, { timeoutMs: 5_000, message: 'the upstream to close' });
+  });
+
+  it('caps the subscriptions of one connection', async () => {
+    const { token } = await register('Greedy');
+    const client = connect(token);
+    const subscriptions = Array.from({ length: 51 }, () => collect(client, /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }`));
+    const refused = await waitFor(() => subscriptions.find((subscription) => subscription.received.some((message) => message.errors)), { timeoutMs: 10_000, message: 'one refusal' });
+    expect(refused.received[0]?.errors?.[0]?.message).toMatch(/At most 50 subscriptions per connection/);
+    expect(subscriptions.filter((subscription) => subscription.received.some((message) => message.errors))).toHaveLength(1);
+  });
+
+  it('completes subscriptions with 1001 "Going away" when the gateway stops', async () => {
+    const { gatewayConfigSchema } = await import('../src/config.js');
+    const { parseConfig } = await import('../../lib/config.js');
+    const { start } = await import('../src/server.js');
+    const { silentLogger } = await import('../../lib/log.js');
+    const { TEST_SECRETS } = await import('../../test/support/stack.js');
+    const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
+    const second = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', PORT: '0', ...urls }), { log: silentLogger });
+    const { token } = await register('Leaving');
+    let code = 0;
+    const client = createClient({ url: second.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` }, on: { closed: (event) => void (code = (event as { code: number }).code) } });
+    clients.push(client);
+    const connected = new Promise<void>((resolve) => client.on('connected', () => resolve()));
+    client.subscribe({ query: /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }` }, { next: () => {}, error: () => {}, complete: () => {} });
+    await connected;
+    await second.stop();
+    await waitFor(() => code !== 0, { timeoutMs: 5_000, message: 'the socket to close' });
+    expect(code).toBe(1001);
+  });
+
   it('closes a connection without a valid token with 4401', async () => {
     for (const token of [undefined, 'garbage']) {
       let code = 0;

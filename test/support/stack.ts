@@ -3,7 +3,7 @@ import type { EventTransport } from '../../lib/events/transport.js';
 import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
-import { start as startGateway } from '../../gateway/src/server.js';
+import { type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
 import { createTestDatabase } from './database.js';
 
@@ -37,7 +37,7 @@ interface RunningSubgraph {
 
 export interface Stack {
   gatewayUrl: string;
-  gateway: RunningServer;
+  gateway: RunningGateway;
   subgraphs: Record<string, RunningSubgraph>;
   userUrl: string;
   userDatabaseUrl: string;

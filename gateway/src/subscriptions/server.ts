@@ -90,7 +90,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         }
       },
       onSubscribe: async (ctx, _id, payload) => {
-        if (Object.keys(ctx.subscriptions).length >= SUBSCRIPTIONS_PER_CONNECTION_MAX) {
+        // graphql-ws has already reserved this subscription's id when onSubscribe runs, so it counts itself.
+        if (Object.keys(ctx.subscriptions).length > SUBSCRIPTIONS_PER_CONNECTION_MAX) {
           return [new GraphQLError(`At most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions per connection`, { extensions: { code: 'RATE_LIMITED' } })];
         }
         let document: DocumentNode;

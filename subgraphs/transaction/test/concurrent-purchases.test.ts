@@ -74,13 +74,7 @@ async function asAdmin(document: string, variables: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  // ensureTopics sometimes fails while the broker's metadata does not know a just-created topic yet
-  // (kafkajs waits out LEADER_NOT_AVAILABLE only); it creates only what is missing, so trying again is safe.
-  await waitFor(() => ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3).then(() => true), {
-    timeoutMs: 30_000,
-    intervalMs: 500,
-    message: 'the test topics',
-  });
+  await ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   stack = await startStack({
     env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: {
