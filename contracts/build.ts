@@ -4,9 +4,17 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ARTIFACTS_DIR, compileContracts, staleArtifactFiles } from './compile.js';
+import { ARTIFACTS_DIR, type CompileResult, compileContracts, staleArtifactFiles } from './compile.js';
 
-const { files, warnings } = compileContracts();
+let compiled: CompileResult;
+try {
+  compiled = compileContracts();
+} catch (error) {
+  // The compiler's messages are the whole story; a stack trace into compile.ts would only bury them.
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
+const { files, warnings } = compiled;
 for (const warning of warnings) console.warn(warning);
 
 await mkdir(ARTIFACTS_DIR, { recursive: true });

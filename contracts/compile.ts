@@ -72,7 +72,7 @@ export function compileContracts(): CompileResult {
   };
 }
 
-/** List of artifact files that belong in `artifacts/` and are not generated any more. */
+/** Files in `artifacts/` that this compile did not generate, such as those of a removed contract. */
 export function staleArtifactFiles(generated: Map<string, string>): string[] {
   return readdirSync(ARTIFACTS_DIR).filter((file) => !generated.has(file));
 }

@@ -7,10 +7,13 @@ import {
   type Hex,
   type TransactionReceipt,
   createTestClient,
+  custom,
   decodeErrorResult,
+  getAddress,
   http,
   parseSignature,
   publicActions,
+  toHex,
   walletActions,
 } from 'viem';
 import { type HDAccount, mnemonicToAccount } from 'viem/accounts';
@@ -29,6 +32,10 @@ import {
 const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
 /** How many of those accounts the tests name. */
 const ACCOUNT_COUNT = 6;
+/** Added to each gas estimate; see withGasHeadroom. */
+const GAS_ESTIMATE_HEADROOM_PERCENT = 20n;
+/** anvil mines each transaction at once; this only bounds a wait that went wrong. */
+const RECEIPT_TIMEOUT_MS = 10_000;
 
 /** Errors of every contract together, so an error bubbled up from the token decodes in a payment test. */
 const ALL_ERRORS_ABI = [...carbonTokenAbi, ...carbonAccountAbi, ...carbonPaymentAbi, ...carbonStakingAbi].filter(
@@ -38,7 +45,7 @@ const ALL_ERRORS_ABI = [...carbonTokenAbi, ...carbonAccountAbi, ...carbonPayment
 /** One anvil per test file, and a client that reads, writes and travels in time on it. */
 export async function startChain() {
   const anvil: AnvilNode = await startAnvil();
-  const client = createTestClient({ mode: 'anvil', chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 })
+  const client = createTestClient({ mode: 'anvil', chain: foundry, transport: withGasHeadroom(anvil.rpcUrl), pollingInterval: 50 })
     .extend(publicActions)
     .extend(walletActions);
   const accounts: HDAccount[] = Array.from({ length: ACCOUNT_COUNT }, (_, addressIndex) =>
@@ -47,7 +54,7 @@ export async function startChain() {
 
   /** Waits for the transaction and requires that it succeeded. */
   async function mined(hash: Promise<Hash>): Promise<TransactionReceipt> {
-    const receipt = await client.waitForTransactionReceipt({ hash: await hash, timeout: 10_000 });
+    const receipt = await client.waitForTransactionReceipt({ hash: await hash, timeout: RECEIPT_TIMEOUT_MS });
     expect(receipt.status).toBe('success');
     return receipt;
   }
@@ -62,13 +69,18 @@ export async function startChain() {
   async function deployed(hash: Promise<Hash>): Promise<Address> {
     const receipt = await mined(hash);
     if (!receipt.contractAddress) throw new Error('deployment receipt without a contract address');
-    return receipt.contractAddress;
+    // Checksummed, as viem decodes addresses in events and errors.
+    return getAddress(receipt.contractAddress);
   }
 
   /** Each test starts from the state `beforeEach` snapshots, whatever the one before it did. */
   async function snapshot(): Promise<() => Promise<void>> {
     const id = await client.snapshot();
-    return () => client.revert({ id });
+    return async () => {
+      // viem's revert() drops anvil's answer; a false one would leave this test's state to the next.
+      const reverted = (await client.request({ method: 'evm_revert', params: [id] })) as unknown;
+      if (reverted !== true) throw new Error(`anvil did not revert to snapshot ${id}`);
+    };
   }
 
   /** Timestamp of the latest block, in seconds. */
@@ -91,6 +103,27 @@ export async function startChain() {
 }
 
 export type Chain = Awaited<ReturnType<typeof startChain>>;
+
+/**
+ * HTTP to anvil, with every gas estimate raised by GAS_ESTIMATE_HEADROOM_PERCENT. An estimate is exact for
+ * the block it was made against, and the gas of staking depends on the block time (rewriting an unchanged
+ * timestamp is cheaper): after a snapshot revert anvil may estimate at one second and mine at the next,
+ * and the transaction then ran out of gas now and then. Wallets add the same kind of headroom.
+ */
+function withGasHeadroom(rpcUrl: string) {
+  const provider = http(rpcUrl)({ chain: foundry });
+  return custom(
+    {
+      async request({ method, params }: { method: string; params?: unknown }) {
+        const result: unknown = await provider.request({ method, params });
+        if (method !== 'eth_estimateGas' || typeof result !== 'string') return result;
+        return toHex((BigInt(result) * (100n + GAS_ESTIMATE_HEADROOM_PERCENT)) / 100n);
+      },
+    },
+    // viem prefers eth_fillTransaction, which estimates inside anvil; without it, viem calls eth_estimateGas.
+    { methods: { exclude: ['eth_fillTransaction'] } },
+  );
+}
 
 /** Requires that `attempt` reverts with the custom error `errorName` and, when given, exactly these arguments. */
 export async function expectRevert(attempt: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {

@@ -19,6 +19,8 @@ export const gatewayConfigSchema = z
     NOTIFICATION_SUBGRAPH_URL: subgraphUrl,
     SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
     QUERY_DEPTH_MAX: positiveInt(12),
+    /** Reconnects to a subgraph that dropped a subscription, with growing random waits, before the client is told. */
+    SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(20, 'must be at most 20').default(5),
   })
   .transform(withSecrets)
   .transform((config) => ({

@@ -77,6 +77,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     credential,
     tokens,
     queryDepthMax: config.QUERY_DEPTH_MAX,
+    upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
     log,
   });
 

@@ -131,6 +131,36 @@ describe('subscriptions through the gateway', () => {
     expect(code).toBe(1001);
   });
 
+  it('tells the client UPSTREAM_UNAVAILABLE when the owning subgraph stays gone after retries', async () => {
+    const { gatewayConfigSchema } = await import('../src/config.js');
+    const { parseConfig } = await import('../../lib/config.js');
+    const { start } = await import('../src/server.js');
+    const { silentLogger } = await import('../../lib/log.js');
+    const { TEST_SECRETS } = await import('../../test/support/stack.js');
+    const { createTestDatabase } = await import('../../test/support/database.js');
+    const { startFromEnv: startPrice } = await import('../../subgraphs/price/src/server.js');
+    const database = await createTestDatabase('price_gone');
+    const price = await startPrice({ ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: database.url, PRICE_POLL_INTERVAL_MS: '300' }, { log: silentLogger });
+    const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
+    const gateway = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', PORT: '0', ...urls, PRICE_SUBGRAPH_URL: price.url, SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: '1' }), { log: silentLogger });
+    try {
+      const { token } = await register('Abandoned');
+      const client = createClient({ url: gateway.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+      clients.push(client);
+      const received: { data?: unknown; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }[] = [];
+      client.subscribe({ query: /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }` }, { next: (message) => void received.push(message), error: () => {}, complete: () => {} });
+      await waitFor(() => received.some((message) => message.data), { timeoutMs: 10_000, message: 'a first tick' });
+      await price.stop();
+      const failure = await waitFor(() => received.find((message) => message.errors), { timeoutMs: 20_000, message: 'the upstream failure' });
+      expect(failure.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(JSON.stringify(failure)).not.toMatch(/ECONNREFUSED|stack/);
+    } finally {
+      await gateway.stop();
+      await price.stop();
+      await database.drop();
+    }
+  });
+
   it('closes a connection without a valid token with 4401', async () => {
     for (const token of [undefined, 'garbage']) {
       let code = 0;

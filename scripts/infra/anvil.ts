@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import { type Socket, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.js';
 
@@ -33,13 +34,16 @@ export interface AnvilNode {
  */
 export async function startAnvil(options: StartAnvilOptions = {}): Promise<AnvilNode> {
   const port = options.port ?? (await freePort());
+  // The readiness probe cannot tell our anvil from another process on the port, so the port must be free.
+  await requirePortFree(port);
   const args = ['--host', '127.0.0.1', '--port', String(port), '--silent'];
   if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds));
   if (options.stateFile !== undefined) args.push('--state', options.stateFile);
 
   const { child, exited, outputTail } = spawnAnvil(args);
-  // When Node exits, for whatever reason, anvil goes too; 'exit' handlers may only run sync code.
-  const killOnParentExit = () => child.kill('SIGKILL');
+  // Where setpriv is missing, this is what ends anvil with Node. SIGTERM: anvil outlives us briefly to
+  // write its state file, as an 'exit' handler cannot wait.
+  const killOnParentExit = () => child.kill('SIGTERM');
   process.on('exit', killOnParentExit);
 
   const rpcUrl = `http://127.0.0.1:${port}`;
@@ -62,6 +66,15 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   };
 }
 
+function requirePortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', (error) => reject(new Error(`anvil cannot use port ${port} on 127.0.0.1, it is in use: ${error.message}`)));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
+
 function anvilBinaryPath(): string {
   const require = createRequire(import.meta.url);
   const packageJsonPath = require.resolve('@foundry-rs/anvil-linux-amd64/package.json');
@@ -69,8 +82,17 @@ function anvilBinaryPath(): string {
   return join(dirname(packageJsonPath), packageJson.bin.anvil);
 }
 
+/** util-linux's setpriv, where the system has it (Debian and Ubuntu images do). */
+const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
+
 function spawnAnvil(args: string[]) {
-  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A parent killed by a signal (as test runners end their workers) runs no 'exit' handler, so the kernel
+  // is asked to send anvil SIGTERM when its parent dies; setpriv sets that and then execs anvil in place.
+  // SIGTERM, not SIGKILL, so anvil still writes its state file.
+  const setprivPath = SETPRIV_PATHS.find((path) => existsSync(path));
+  const [command, commandArgs] =
+    setprivPath === undefined ? [anvilBinaryPath(), args] : [setprivPath, ['--pdeathsig', 'TERM', anvilBinaryPath(), ...args]];
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     // A binary that cannot be started emits 'error' and no 'exit'.

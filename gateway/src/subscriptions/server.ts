@@ -30,6 +30,7 @@ export interface SubscriptionServerOptions {
   credential: InternalCredential;
   tokens: UserTokenSettings;
   queryDepthMax: number;
+  upstreamRetryAttempts: number;
   log: Logger;
 }
 
@@ -44,7 +45,7 @@ interface ConnectionExtra {
  */
 export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const planner = new SubscriptionPlanner(options.supergraphSdl);
-  const upstreams = new Upstreams(options.subgraphUrls, options.credential);
+  const upstreams = new Upstreams(options.subgraphUrls, options.credential, options.upstreamRetryAttempts);
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
   const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
 
@@ -133,7 +134,8 @@ async function* mapErrors(results: AsyncGenerator<ExecutionResult>, log: Logger)
   try {
     for await (const result of results) yield result;
   } catch (error) {
-    const formatted = error instanceof GraphQLError ? error.toJSON() : { message: String(error) };
-    yield { errors: [new GraphQLError(toPublicError(formatted, (details) => log.error({ error: details }, 'subscription failed')).message, { extensions: toPublicError(formatted, () => {}).extensions })] };
+    const formatted = error instanceof GraphQLError ? { message: error.message, extensions: error.extensions } : { message: String(error) };
+    const published = toPublicError(formatted, (details) => log.error({ error: details }, 'subscription failed'));
+    yield { errors: [new GraphQLError(published.message, { extensions: published.extensions })] };
   }
 }

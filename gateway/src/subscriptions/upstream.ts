@@ -8,8 +8,6 @@ export type Event = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
 /** Events one subscriber may have waiting; a subscriber that falls this far behind is ended, not allowed to grow memory. */
 export const SUBSCRIBER_QUEUE_LENGTH_MAX = 100;
-/** Retries of a lost upstream connection (graphql-ws backs off exponentially with jitter between them). */
-const UPSTREAM_RETRY_ATTEMPTS = 5;
 
 interface Subscriber {
   queue: Event[];
@@ -34,6 +32,8 @@ export class Upstreams {
   constructor(
     private readonly subgraphUrls: Record<string, string>,
     private readonly credential: InternalCredential,
+    /** Reconnects of a lost upstream connection (graphql-ws waits a growing, random time between them). */
+    private readonly retryAttempts: number,
   ) {}
 
   /** How many upstream subscriptions are open (for tests and metrics). */
@@ -52,7 +52,7 @@ export class Upstreams {
       webSocketImpl: WebSocket,
       lazy: true,
       lazyCloseTimeout: 1_000,
-      retryAttempts: UPSTREAM_RETRY_ATTEMPTS,
+      retryAttempts: this.retryAttempts,
       shouldRetry: () => true,
       connectionParams: async () => ({ [INTERNAL_CREDENTIAL_HEADER]: await this.credential.mint({ kind: 'gateway', identity }) }),
     });
