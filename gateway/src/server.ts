@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -29,6 +29,19 @@ export interface GatewayOptions {
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
+/** A subscription sent over HTTP gets a clear answer instead of the executor's internal refusal. */
+const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation === 'subscription') {
+          throw new AppError('BAD_USER_INPUT', 'Subscriptions run over WebSocket (graphql-ws) at this same /graphql path, with the token in connectionParams');
+        }
+      },
+    };
+  },
+};
+
 export interface RunningGateway extends RunningServer {
   /** How many upstream subscriptions to subgraphs are open (identical client subscriptions share one). */
   subscriptionStats(): { upstreams: number };
@@ -64,6 +77,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX)],
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
     plugins: [
+      subscriptionsOverWebSocketOnly,
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],

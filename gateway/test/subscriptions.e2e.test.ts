@@ -171,6 +171,12 @@ describe('subscriptions through the gateway', () => {
     }
   });
 
+  it('answers a subscription sent over HTTP with directions to the WebSocket', async () => {
+    const result = await stack.graphql(/* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }`);
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.message).toMatch(/WebSocket/);
+  });
+
   it('refuses an invalid subscription and a query sent over the socket', async () => {
     const { token } = await register('Curious');
     const client = connect(token);
