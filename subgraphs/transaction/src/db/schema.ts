@@ -48,7 +48,8 @@ export const transactions = pgTable(
     carbonAmount: amount('carbon_amount'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Milliseconds, like the page cursors made from it: no row can hide between two pages. */
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
   },
   (table) => [
@@ -84,7 +85,7 @@ export const retirements = pgTable(
     amount: amount('amount').notNull(),
     beneficiary: text('beneficiary').notNull(),
     message: text('message'),
-    retiredAt: timestamp('retired_at', { withTimezone: true }).notNull().defaultNow(),
+    retiredAt: timestamp('retired_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     chainTransactionHash: text('chain_transaction_hash'),
     certificateId: text('certificate_id'),
   },

@@ -36,7 +36,7 @@ CREATE TABLE "retirements" (
 	"amount" numeric(78, 0) NOT NULL,
 	"beneficiary" text NOT NULL,
 	"message" text,
-	"retired_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"retired_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"chain_transaction_hash" text,
 	"certificate_id" text
 );
@@ -65,7 +65,7 @@ CREATE TABLE "transactions" (
 	"carbon_amount" numeric(78, 0),
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"next_attempt_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"completed_at" timestamp with time zone,
 	CONSTRAINT "transactions_amount_positive" CHECK ("transactions"."amount" > 0)
 );

@@ -1,0 +1,27 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
+import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { NotificationServiceDeps } from './context.js';
+import { JSONScalar } from './JSON.js';
+import { mutationResolvers } from './Mutation.js';
+import { notificationResolvers } from './Notification.js';
+import { priceAlertResolvers } from './PriceAlert.js';
+import { queryResolvers } from './Query.js';
+import { subscriptionResolvers } from './Subscription.js';
+import { userResolvers } from './User.js';
+import { webhookDeliveryResolvers } from './WebhookDelivery.js';
+
+export function createResolvers(deps: NotificationServiceDeps): GraphQLResolverMap<SubgraphContext> {
+  return {
+    DateTime: DateTimeScalar,
+    Decimal: DecimalScalar,
+    JSON: JSONScalar,
+    Query: queryResolvers(deps),
+    Mutation: mutationResolvers(deps),
+    Subscription: subscriptionResolvers(deps),
+    Notification: notificationResolvers(deps),
+    User: userResolvers(deps),
+    PriceAlert: priceAlertResolvers,
+    WebhookDelivery: webhookDeliveryResolvers(deps),
+  } as GraphQLResolverMap<SubgraphContext>;
+}
