@@ -12,6 +12,10 @@ import { createLogger } from '../lib/log.js';
 import type { RunningServer } from '../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../gateway/src/config.js';
 import { start as startGateway } from '../gateway/src/server.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createPublicClient, http } from 'viem';
+import { startAnvil } from './infra/anvil.js';
+import { type ContractAddresses, deployContracts } from './infra/deploy-contracts.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
 import { SUBGRAPH_MODULES } from './subgraphs.js';
 
@@ -23,8 +27,21 @@ const DEV_ADMIN = { email: 'admin@ecocoin.local', password: 'ecocoin-admin' };
 const startConfigSchema = z.object({
   DATA_DIR: z.string().default(resolve(root, '.data')),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54320),
+  ANVIL_PORT: z.coerce.number().int().min(1).max(65535).default(8545),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
 });
+
+/** The addresses of the contracts on this chain: reused when the chain still has their code, deployed otherwise. */
+async function deployedContracts(rpcUrl: string, addressesFile: string): Promise<ContractAddresses> {
+  const stored = await readFile(addressesFile, 'utf8').then((text) => JSON.parse(text) as ContractAddresses, () => null);
+  if (stored) {
+    const code = await createPublicClient({ transport: http(rpcUrl) }).getCode({ address: stored.token as `0x${string}` });
+    if (code && code !== '0x') return stored;
+  }
+  const deployed = await deployContracts({ rpcUrl });
+  await writeFile(addressesFile, `${JSON.stringify(deployed, null, 2)}\n`);
+  return deployed;
+}
 
 async function main() {
   const settings = parseConfig(startConfigSchema, process.env);
@@ -34,9 +51,14 @@ async function main() {
     port: settings.EMBEDDED_POSTGRES_PORT,
     persistent: true,
   });
+  // A local chain whose state survives restarts; the contracts are deployed once and their addresses reused.
+  const anvil = await startAnvil({ port: settings.ANVIL_PORT, stateFile: resolve(settings.DATA_DIR, 'anvil-state.json') });
+  const contracts = await deployedContracts(anvil.rpcUrl, resolve(settings.DATA_DIR, 'contracts.json'));
   const running: RunningServer[] = [];
   const stopAll = async () => {
     for (const server of running.reverse()) await server.stop().catch((error: unknown) => log.error({ err: error }, 'stop failed'));
+    // SIGTERM, so anvil writes its state file.
+    await anvil.stop();
     await postgresServer.stop();
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
@@ -44,7 +66,14 @@ async function main() {
 
   try {
     // A development administrator, so deposits and market supply can be tried at once; production names its own.
-    const env = { LOG_LEVEL: settings.LOG_LEVEL, ADMIN_EMAIL: DEV_ADMIN.email, ADMIN_PASSWORD: DEV_ADMIN.password, ...process.env };
+    const env = {
+      LOG_LEVEL: settings.LOG_LEVEL,
+      ADMIN_EMAIL: DEV_ADMIN.email,
+      ADMIN_PASSWORD: DEV_ADMIN.password,
+      ETH_RPC_URL: anvil.rpcUrl,
+      CONTRACT_ADDRESSES: JSON.stringify(contracts),
+      ...process.env,
+    };
     const urls: string[] = [];
     for (const load of Object.values(SUBGRAPH_MODULES)) {
       const subgraph = await load();
@@ -65,6 +94,7 @@ async function main() {
         `  Token         http://127.0.0.1:${gateway.port}/token   (OAuth2 password grant)`,
         ...urls,
         `  PostgreSQL    ${postgresServer.url('<service>_service_db')}   (data in ${settings.DATA_DIR})`,
+        `  Chain         anvil at ${anvil.rpcUrl}, MCO2 token ${contracts.token} (addresses in ${resolve(settings.DATA_DIR, 'contracts.json')})`,
         `  Admin         ${env.ADMIN_EMAIL} / ${env.ADMIN_EMAIL === DEV_ADMIN.email ? DEV_ADMIN.password : '(from ADMIN_PASSWORD)'}`,
         `  Events        ${process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'in-process bus (set KAFKA_BROKERS to use Kafka)'}`,
         'Press Ctrl-C to stop.',

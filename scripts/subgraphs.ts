@@ -13,5 +13,6 @@ export const SUBGRAPH_MODULES: Record<string, () => Promise<SubgraphModule>> = {
   user: () => import('../subgraphs/user/src/server.js'),
   price: () => import('../subgraphs/price/src/server.js'),
   transaction: () => import('../subgraphs/transaction/src/server.js'),
+  blockchain: () => import('../subgraphs/blockchain/src/server.js'),
   notification: () => import('../subgraphs/notification/src/server.js'),
 };

@@ -226,7 +226,7 @@ describe('gateway endpoints', () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, subgraphs: { user: 'ok', price: 'ok', transaction: 'ok', notification: 'ok' } });
+    expect(await ready.json()).toEqual({ ready: true, subgraphs: { user: 'ok', price: 'ok', transaction: 'ok', blockchain: 'ok', notification: 'ok' } });
     const landing = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
     expect(await landing.text()).toContain('embeddable-sandbox');
   });

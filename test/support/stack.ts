@@ -5,6 +5,8 @@ import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
+import { startAnvil } from '../../scripts/infra/anvil.js';
+import { deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { createTestDatabase } from './database.js';
 
 export const TEST_SECRETS = {
@@ -70,8 +72,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = { ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env };
   const subgraphs: Record<string, RunningSubgraph> = {};
   const drops: (() => Promise<void>)[] = [];
+  // A chain of its own, with the contracts deployed, for the blockchain subgraph.
+  const anvil = await startAnvil();
+  drops.push(anvil.stop);
+  const contracts = await deployContracts({ rpcUrl: anvil.rpcUrl });
   // Subgraphs start in dependency order; each later one learns where the earlier ones listen.
-  const serviceUrls: Record<string, string> = {};
+  const serviceUrls: Record<string, string> = { ETH_RPC_URL: anvil.rpcUrl, CONTRACT_ADDRESSES: JSON.stringify(contracts) };
   for (const [name, load] of Object.entries(SUBGRAPH_MODULES)) {
     const database = await createTestDatabase(name);
     drops.push(database.drop);

@@ -1,0 +1,59 @@
+import { type Address, createPublicClient, type PublicClient } from 'viem';
+import { type HDAccount, mnemonicToAccount } from 'viem/accounts';
+import { AppError } from '../../../../lib/errors.js';
+import type { Logger } from '../../../../lib/log.js';
+import type { BlockchainConfig } from '../config.js';
+import { fromChain } from './errors.js';
+import { rpcTransport } from './transport.js';
+
+/** The platform's operator: mints in development, funds gas, holds the MINTER and REGISTRAR roles. */
+export const OPERATOR_ADDRESS_INDEX = 0;
+
+export interface Chain {
+  publicClient: PublicClient;
+  contracts: BlockchainConfig['contracts'];
+  confirmationsMin: number;
+  /** The node's chain id, asked once (and again after a failure), checked against CHAIN_ID when set. */
+  chainId(): Promise<number>;
+  accountAt(addressIndex: number): HDAccount;
+  operator: HDAccount;
+  /** A call to the node, with failures other than reverts made UPSTREAM_UNAVAILABLE. */
+  call<T>(what: string, call: () => Promise<T>): Promise<T>;
+  log: Logger;
+}
+
+export function createChain(config: BlockchainConfig, log: Logger): Chain {
+  const transport = rpcTransport(config.rpcUrl, config.rpcTimeoutMs);
+  const publicClient = createPublicClient({ transport, pollingInterval: 100 }) as PublicClient;
+  const mnemonic = config.mnemonic;
+  let chainIdAsked: Promise<number> | undefined;
+  const call = <T>(what: string, run: () => Promise<T>) =>
+    fromChain(run, (error) => log.warn({ err: error instanceof Error ? error.message : String(error), what }, 'Ethereum node call failed'));
+
+  async function askChainId(): Promise<number> {
+    const id = await call('eth_chainId', () => publicClient.getChainId());
+    if (config.chainIdExpected !== undefined && id !== config.chainIdExpected) {
+      throw new AppError('UPSTREAM_UNAVAILABLE', `The Ethereum node serves chain ${id}, not the configured CHAIN_ID ${config.chainIdExpected}`);
+    }
+    return id;
+  }
+
+  return {
+    publicClient,
+    contracts: config.contracts,
+    confirmationsMin: config.confirmationsMin,
+    chainId() {
+      chainIdAsked ??= askChainId().catch((error: unknown) => {
+        chainIdAsked = undefined;
+        throw error;
+      });
+      return chainIdAsked;
+    },
+    accountAt: (addressIndex) => mnemonicToAccount(mnemonic.reveal(), { addressIndex }),
+    operator: mnemonicToAccount(mnemonic.reveal(), { addressIndex: OPERATOR_ADDRESS_INDEX }),
+    call,
+    log,
+  };
+}
+
+export type { Address };

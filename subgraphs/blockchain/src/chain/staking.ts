@@ -1,0 +1,64 @@
+import { type Address, encodeFunctionData, type Hash, maxUint256 } from 'viem';
+import { carbonStakingAbi, carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
+import { badInput } from '../../../../lib/errors.js';
+import { formatAmount } from '../../../../lib/money.js';
+import type { ChainTransactionRow } from '../db/schema.js';
+import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import { allowanceOf, carbonBalanceOf, rewardsOf, stakedOf } from './reads.js';
+
+/** How long staking waits for its approval to be mined before sending the stake itself. */
+const APPROVAL_WAIT_MS = 30_000;
+
+/**
+ * Stakes from the user's custodial account. The first stake approves the platform's own staking contract for
+ * the maximum once: an exact approval per stake would be overwritten by the next one (approve sets, it does
+ * not add), and a stake sent while the previous one is unmined would find its allowance gone.
+ */
+export async function stakeCarbon(deps: BlockchainServiceDeps, userId: string, amountMinor: bigint): Promise<ChainTransactionRow> {
+  const { chain, custody, sender } = deps;
+  const account = await custody.accountOf(userId);
+  const address = account.address as Address;
+  const balance = await carbonBalanceOf(chain, address);
+  if (amountMinor > balance) throw badInput(`amount is more than the ${formatAmount(balance, 'CARBON')} CARBON in your chain account`, { field: 'amount' });
+  const signer = custody.signerOf(account);
+  if ((await allowanceOf(chain, address, chain.contracts.staking)) < amountMinor) {
+    const approval = await sender.send({
+      signer,
+      kind: 'APPROVE',
+      userId,
+      to: chain.contracts.token,
+      data: encodeFunctionData({ abi: carbonTokenAbi, functionName: 'approve', args: [chain.contracts.staking, maxUint256] }),
+    });
+    if (approval.status === 'FAILED') return approval;
+    // The stake's estimate needs the allowance in place.
+    const hash = approval.hash as Hash;
+    await chain.call('wait for approval', () => chain.publicClient.waitForTransactionReceipt({ hash, timeout: APPROVAL_WAIT_MS }));
+  }
+  const data = encodeFunctionData({ abi: carbonStakingAbi, functionName: 'stake', args: [amountMinor] });
+  return sender.send({ signer, kind: 'STAKE', userId, to: chain.contracts.staking, data });
+}
+
+export async function unstakeCarbon(deps: BlockchainServiceDeps, userId: string, amountMinor: bigint): Promise<ChainTransactionRow> {
+  const { chain, custody, sender } = deps;
+  const account = await custody.accountOf(userId);
+  const staked = await stakedOf(chain, account.address as Address);
+  if (amountMinor > staked) throw badInput(`amount is more than the ${formatAmount(staked, 'CARBON')} CARBON you have staked`, { field: 'amount' });
+  const data = encodeFunctionData({ abi: carbonStakingAbi, functionName: 'unstake', args: [amountMinor] });
+  return sender.send({ signer: custody.signerOf(account), kind: 'UNSTAKE', userId, to: chain.contracts.staking, data });
+}
+
+export async function claimStakingRewards(deps: BlockchainServiceDeps, userId: string): Promise<ChainTransactionRow> {
+  const { chain, custody, sender } = deps;
+  const account = await custody.accountOf(userId);
+  if ((await rewardsOf(chain, account.address as Address)) === 0n) throw badInput('There are no staking rewards to claim yet');
+  const data = encodeFunctionData({ abi: carbonStakingAbi, functionName: 'claim' });
+  return sender.send({ signer: custody.signerOf(account), kind: 'CLAIM_REWARDS', userId, to: chain.contracts.staking, data });
+}
+
+/** Development and tests: the operator (the token's minter) mints MCO2 to a user's custodial account. */
+export async function mintToUser(deps: BlockchainServiceDeps, userId: string, amountMinor: bigint): Promise<ChainTransactionRow> {
+  const { chain, custody, sender } = deps;
+  const account = await custody.accountOf(userId);
+  const data = encodeFunctionData({ abi: carbonTokenAbi, functionName: 'mint', args: [account.address as Address, amountMinor] });
+  return sender.send({ signer: chain.operator, kind: 'MINT', userId, to: chain.contracts.token, data });
+}

@@ -1,0 +1,85 @@
+import { eq, inArray } from 'drizzle-orm';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { type Address, type Hash, TransactionReceiptNotFoundError } from 'viem';
+import type { BackgroundTask } from '../../../../lib/server/service.js';
+import type * as schema from '../db/schema.js';
+import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
+import type { Chain } from './clients.js';
+import { revertReasonOf } from './errors.js';
+
+/** Open transactions looked at per pass. */
+const TRACK_BATCH_SIZE_MAX = 100;
+
+/**
+ * Follows every SUBMITTED or MINED transaction: MINED once in a block, CONFIRMED at `confirmationsMin` blocks
+ * deep, FAILED with the decoded revert reason when it reverted, REPLACED when its nonce was used by another
+ * transaction, and back to SUBMITTED when a reorg took its block away.
+ */
+export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typeof schema>; pollIntervalMs: number }): BackgroundTask & { pass(): Promise<void> } {
+  const { chain, db } = options;
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function settle(row: ChainTransactionRow, headBlock: bigint): Promise<void> {
+    const hash = row.hash as Hash;
+    const minedNonceCount = await chain.publicClient.getTransactionCount({ address: row.signer as Address, blockTag: 'latest' });
+    const receipt = await chain.publicClient.getTransactionReceipt({ hash }).catch((error: unknown) => {
+      if (error instanceof TransactionReceiptNotFoundError) return null;
+      throw error;
+    });
+    const update = (fields: Partial<ChainTransactionRow>) => db.update(chainTransactions).set({ ...fields, updatedAt: new Date() }).where(eq(chainTransactions.id, row.id));
+    if (!receipt) {
+      if (row.status === 'MINED') await update({ status: 'SUBMITTED', blockNumber: null, blockHash: null });
+      else if (row.nonce !== null && minedNonceCount > row.nonce) await update({ status: 'REPLACED' });
+      return;
+    }
+    if (receipt.status === 'reverted') {
+      await update({ status: 'FAILED', blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, revertReason: await replayRevert(hash, receipt.blockNumber) });
+      return;
+    }
+    const depth = Number(headBlock - receipt.blockNumber + 1n);
+    await update({ status: depth >= chain.confirmationsMin ? 'CONFIRMED' : 'MINED', blockNumber: receipt.blockNumber, blockHash: receipt.blockHash });
+  }
+
+  /** A receipt has no reason; the call is replayed on the state before its block to get it. */
+  async function replayRevert(hash: Hash, blockNumber: bigint): Promise<string> {
+    const transaction = await chain.publicClient.getTransaction({ hash });
+    try {
+      await chain.publicClient.call({ account: transaction.from, to: transaction.to, data: transaction.input, value: transaction.value, gas: transaction.gas, blockNumber: blockNumber - 1n });
+      return 'reverted (out of gas, or the reason depends on transactions earlier in its block)';
+    } catch (error) {
+      return revertReasonOf(error) ?? 'reverted without a reason';
+    }
+  }
+
+  async function pass(): Promise<void> {
+    const open = await db.select().from(chainTransactions).where(inArray(chainTransactions.status, ['SUBMITTED', 'MINED'])).orderBy(chainTransactions.createdAt).limit(TRACK_BATCH_SIZE_MAX);
+    if (open.length === 0) return;
+    const headBlock = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    for (const row of open) await settle(row, headBlock);
+  }
+
+  function schedule() {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = pass()
+        .catch((error: unknown) => chain.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'transaction tracker pass failed; will retry'))
+        .finally(() => {
+          running = null;
+          schedule();
+        });
+    }, options.pollIntervalMs);
+    timer.unref();
+  }
+  schedule();
+
+  return {
+    pass,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

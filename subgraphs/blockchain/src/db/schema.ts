@@ -1,0 +1,108 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, jsonb, numeric, pgEnum, pgTable, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+export { outbox, processedEvents } from '../../../../lib/events/tables.js';
+
+/**
+ * A user's custodial address: derived from the custody mnemonic at `address_index`, so the key itself is never
+ * stored. Index 0 is the platform's operator and is never handed to a user (the serial starts at 1).
+ */
+export const custodyAccounts = pgTable(
+  'custody_accounts',
+  {
+    userId: uuid('user_id').primaryKey(),
+    addressIndex: serial('address_index').notNull().unique(),
+    address: text('address').notNull().unique(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [check('custody_accounts_index_positive', sql`${table.addressIndex} > 0`)],
+);
+
+export const chainTransactionStatusEnum = pgEnum('chain_transaction_status', ['SUBMITTED', 'MINED', 'CONFIRMED', 'FAILED', 'REPLACED']);
+export const chainTransactionKindEnum = pgEnum('chain_transaction_kind', ['GAS_FUNDING', 'MINT', 'TRANSFER', 'APPROVE', 'STAKE', 'UNSTAKE', 'CLAIM_REWARDS', 'LINK_WALLET']);
+
+/**
+ * Every transaction a custodial key signs. It is written SUBMITTED with its hash before it is broadcast, so a
+ * crash after broadcasting still leaves it to the tracker. A transaction refused before signing (its estimate
+ * reverted) is written FAILED with the revert reason and no hash or nonce.
+ */
+export const chainTransactions = pgTable(
+  'chain_transactions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: chainTransactionKindEnum('kind').notNull(),
+    userId: uuid('user_id'),
+    signer: text('signer').notNull(),
+    nonce: integer('nonce'),
+    hash: text('hash').unique(),
+    status: chainTransactionStatusEnum('status').notNull(),
+    revertReason: text('revert_reason'),
+    blockNumber: bigint('block_number', { mode: 'bigint' }),
+    blockHash: text('block_hash'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // Not unique: a transaction the node refused outright leaves its nonce to the next one.
+    index('chain_transactions_signer_nonce_idx').on(table.signer, table.nonce),
+    index('chain_transactions_open_idx').on(table.createdAt).where(sql`${table.status} in ('SUBMITTED', 'MINED')`),
+    index('chain_transactions_user_idx').on(table.userId, table.createdAt.desc()),
+  ],
+);
+
+/** How far the indexer has read each contract: the last block fully indexed and its hash, to notice a reorg. */
+export const indexerCursor = pgTable('indexer_cursor', {
+  contract: text('contract').primaryKey(),
+  lastBlock: bigint('last_block', { mode: 'bigint' }).notNull(),
+  lastBlockHash: text('last_block_hash').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Contract events read by the indexer, once each; a reorg deletes the ones above the common ancestor. */
+export const chainEvents = pgTable(
+  'chain_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    contract: text('contract').notNull(),
+    kind: text('kind').notNull(),
+    txHash: text('tx_hash').notNull(),
+    logIndex: integer('log_index').notNull(),
+    blockNumber: bigint('block_number', { mode: 'bigint' }).notNull(),
+    blockHash: text('block_hash').notNull(),
+    /** The key of its envelope: a user id when the address is custodial, else the address. */
+    key: text('key').notNull(),
+    amount: numeric('amount', { precision: 78, scale: 0 }),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('chain_events_log_idx').on(table.txHash, table.logIndex),
+    index('chain_events_block_idx').on(table.contract, table.blockNumber),
+  ],
+);
+
+/** A Sign-In with Ethereum challenge: one nonce for one user and address, used once, before it expires. */
+export const walletLinkChallenges = pgTable('wallet_link_challenges', {
+  nonce: text('nonce').primaryKey(),
+  userId: uuid('user_id').notNull(),
+  address: text('address').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A wallet its owner proved to hold (SIWE), linked to their platform account in CarbonAccount. */
+export const linkedWallets = pgTable(
+  'linked_wallets',
+  {
+    address: text('address').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    chainTransactionId: uuid('chain_transaction_id').notNull(),
+    linkedAt: timestamp('linked_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('linked_wallets_user_idx').on(table.userId)],
+);
+
+export type ChainTransactionRow = typeof chainTransactions.$inferSelect;
+export type ChainTransactionKind = (typeof chainTransactionKindEnum.enumValues)[number];
+export type CustodyAccountRow = typeof custodyAccounts.$inferSelect;

@@ -1,0 +1,15 @@
+import { formatAmount } from '../../../../lib/money.js';
+import { carbonBalanceOf, ethBalanceOf, rewardsOf, stakedOf } from '../chain/reads.js';
+import type { BlockchainServiceDeps } from './context.js';
+import type { ChainAccountParent } from './User.js';
+
+export const chainAccountResolvers = (deps: BlockchainServiceDeps) => ({
+  carbonBalance: async (account: ChainAccountParent) => formatAmount(await carbonBalanceOf(deps.chain, account.address), 'CARBON'),
+  ethBalance: async (account: ChainAccountParent) => formatAmount(await ethBalanceOf(deps.chain, account.address), 'ETH'),
+  stake: (account: ChainAccountParent) => account,
+});
+
+export const stakePositionResolvers = (deps: BlockchainServiceDeps) => ({
+  staked: async (account: ChainAccountParent) => formatAmount(await stakedOf(deps.chain, account.address), 'CARBON'),
+  rewards: async (account: ChainAccountParent) => formatAmount(await rewardsOf(deps.chain, account.address), 'CARBON'),
+});

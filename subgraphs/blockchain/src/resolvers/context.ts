@@ -1,0 +1,32 @@
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import { forbidden, unauthenticated } from '../../../../lib/errors.js';
+import type { Chain } from '../chain/clients.js';
+import type { Custody } from '../chain/custody.js';
+import type { KeyedLock } from '../chain/keyed-lock.js';
+import type { Sender } from '../chain/sender.js';
+import type { SiweSettings } from '../chain/wallet-link.js';
+import type * as schema from '../db/schema.js';
+
+/** What the blockchain subgraph's resolvers are built with. */
+export interface BlockchainServiceDeps {
+  db: PostgresJsDatabase<typeof schema>;
+  chain: Chain;
+  sender: Sender;
+  custody: Custody;
+  /** One staking workflow per user at a time. */
+  userLocks: KeyedLock;
+  siwe: SiweSettings;
+}
+
+export function signedIn(identity: Identity | null): Identity {
+  if (!identity) throw unauthenticated();
+  return identity;
+}
+
+/** A user's chain account is theirs and an ADMIN's; anyone else is FORBIDDEN. */
+export function ownOrAdmin(identity: Identity | null, userId: string, message: string): Identity {
+  const caller = signedIn(identity);
+  if (caller.role !== 'ADMIN' && caller.userId !== userId) throw forbidden(message);
+  return caller;
+}

@@ -1,0 +1,22 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { AmountScalar, DateTimeScalar } from '../../../../lib/scalars.js';
+import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import { chainAccountResolvers, stakePositionResolvers } from './ChainAccount.js';
+import { chainTransactionResolvers } from './ChainTransaction.js';
+import type { BlockchainServiceDeps } from './context.js';
+import { mutationResolvers } from './Mutation.js';
+import { queryResolvers } from './Query.js';
+import { userResolvers } from './User.js';
+
+export function createResolvers(deps: BlockchainServiceDeps): GraphQLResolverMap<SubgraphContext> {
+  return {
+    Amount: AmountScalar,
+    DateTime: DateTimeScalar,
+    Query: queryResolvers(deps),
+    Mutation: mutationResolvers(deps),
+    User: userResolvers(deps),
+    ChainAccount: chainAccountResolvers(deps),
+    StakePosition: stakePositionResolvers(deps),
+    ChainTransaction: chainTransactionResolvers(deps),
+  } as GraphQLResolverMap<SubgraphContext>;
+}

@@ -1,0 +1,50 @@
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../../lib/config.js';
+import { type BackgroundTask, readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
+import type { RunningServer } from '../../../lib/server/subgraph-server.js';
+import { createChain } from './chain/clients.js';
+import { createCustody } from './chain/custody.js';
+import { KeyedLock } from './chain/keyed-lock.js';
+import { Sender } from './chain/sender.js';
+import { startTracker } from './chain/tracker.js';
+import { type BlockchainConfig, blockchainConfigSchema } from './config.js';
+import * as schema from './db/schema.js';
+import { startIndexer } from './indexer/indexer.js';
+import type { BlockchainServiceDeps } from './resolvers/context.js';
+import { createResolvers } from './resolvers/index.js';
+
+export const SERVICE = 'blockchain';
+export const DEFAULT_PORT = 4004;
+export const configSchema = blockchainConfigSchema(DEFAULT_PORT);
+export const typeDefs = readTypeDefs(new URL('../../../schema/blockchain.graphql', import.meta.url));
+
+/** Migrates, connects to the Ethereum node, starts the receipt tracker and the indexer, and serves the blockchain subgraph. */
+export function start(config: BlockchainConfig, options: StartOptions = {}): Promise<RunningServer> {
+  return startSubgraphService(
+    {
+      service: SERVICE,
+      schema,
+      typeDefs,
+      migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
+      setup(runtime) {
+        const chain = createChain(config, runtime.log);
+        const sender = new Sender(chain, runtime.db);
+        const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth });
+        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, custody, userLocks: new KeyedLock(), siwe: config.siwe };
+        const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.trackerPollIntervalMs });
+        const tasks: BackgroundTask[] = [tracker];
+        if (config.indexerEnabled) {
+          tasks.push(
+            startIndexer({ chain, db: runtime.db, custody, blockRange: config.indexerBlockRange, startBlock: BigInt(config.indexerStartBlock), pollIntervalMs: config.indexerPollIntervalMs }),
+          );
+        }
+        return { resolvers: createResolvers(deps), tasks };
+      },
+    },
+    config,
+    options,
+  );
+}
+
+/** Parses the environment (naming any wrong variable) and starts. */
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);
