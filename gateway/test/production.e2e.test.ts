@@ -3,7 +3,9 @@ import { type Stack, startStack } from '../../test/support/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { NODE_ENV: 'production' } });
+  // Production refuses anvil's public mnemonic; any other valid one will do here (BIP-39's first test vector).
+  const mnemonic = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+  stack = await startStack({ env: { NODE_ENV: 'production' }, serviceEnv: { blockchain: { CUSTODY_MNEMONIC: mnemonic } } });
 });
 afterAll(async () => {
   await stack?.stop();
