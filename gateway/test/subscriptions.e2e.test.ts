@@ -161,8 +161,13 @@ describe('subscriptions through the gateway', () => {
     }
   });
 
-  it('closes a connection without a valid token with 4401', async () => {
-    for (const token of [undefined, 'garbage']) {
+  it('closes a connection without a valid token (none, garbage, expired) with 4401', async () => {
+    const { issueUserToken } = await import('../../lib/auth/user-token.js');
+    const { TEST_SECRETS } = await import('../../test/support/stack.js');
+    const { id } = await register('Expired');
+    const settings = { secret: TEST_SECRETS.JWT_SECRET, issuer: 'ecocoin', audience: 'ecocoin-api', ttlSeconds: 60 };
+    const expired = (await issueUserToken({ userId: id, role: 'BUYER' }, settings, new Date(Date.now() - 3_600_000))).token;
+    for (const token of [undefined, 'garbage', expired]) {
       let code = 0;
       const { received } = collect(connect(token, (closed) => (code = closed)), /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }`);
       await waitFor(() => code !== 0, { timeoutMs: 5_000, message: 'the socket to close' });
