@@ -2,14 +2,19 @@
 import { exitOnConfigError, parseConfig } from '../lib/config.js';
 import { runLedgerBenchmark } from './ledger/benchmark.js';
 import { ledgerSettingsSchema } from './ledger/settings.js';
+import { runSubscriptionBenchmark } from './subscriptions/benchmark.js';
+import { subscriptionSettingsSchema } from './subscriptions/settings.js';
 
 const progress = (line: string) => process.stdout.write(`${line}\n`);
 
-const BENCHMARKS: Record<string, () => Promise<unknown>> = {
-  ledger: () => runLedgerBenchmark(parseConfig(ledgerSettingsSchema, process.env), progress),
-};
-
 try {
+  // Every benchmark's settings are checked before the first starts, so a typo does not surface minutes later.
+  const ledgerSettings = parseConfig(ledgerSettingsSchema, process.env);
+  const subscriptionSettings = parseConfig(subscriptionSettingsSchema, process.env);
+  const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+    ledger: () => runLedgerBenchmark(ledgerSettings, progress),
+    subscriptions: () => runSubscriptionBenchmark(subscriptionSettings, progress),
+  };
   for (const [name, run] of Object.entries(BENCHMARKS)) {
     progress(`# ${name}`);
     await run();
