@@ -44,7 +44,7 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
 
 export interface RunningGateway extends RunningServer {
   /** How many upstream subscriptions to subgraphs are open (identical client subscriptions share one). */
-  subscriptionStats(): { upstreams: number };
+  subscriptionStats(): { upstreams: number; upstreamConnections: number };
 }
 
 export async function start(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
@@ -122,7 +122,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   return {
     url: `http://${config.HOST}:${port}/graphql`,
     port,
-    subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount }),
+    subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount, upstreamConnections: subscriptions.upstreams.clientCount }),
     // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains.
     stop: () => (stopping ??= subscriptions.stop().then(() => apollo.stop())),
   };

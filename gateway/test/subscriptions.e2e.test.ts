@@ -73,13 +73,21 @@ describe('subscriptions through the gateway', () => {
 
   it('tells a user when their wallet balance changes, and nobody else', async () => {
     const [owner, other] = [await register('Owner'), await register('Other')];
-    const mine = collect<{ walletUpdated: { currency: string; balance: string; owner: { id: string } } }>(connect(owner.token), /* GraphQL */ `subscription { walletUpdated { currency balance owner { id } } }`);
-    const theirs = collect(connect(other.token), /* GraphQL */ `subscription { walletUpdated { balance } }`);
+    const before = stack.gateway.subscriptionStats();
+    const [ownerClient, otherClient] = [connect(owner.token), connect(other.token)];
+    const mine = collect<{ walletUpdated: { currency: string; balance: string; owner: { id: string } } }>(ownerClient, /* GraphQL */ `subscription { walletUpdated { currency balance owner { id } } }`);
+    const theirs = collect(otherClient, /* GraphQL */ `subscription { walletUpdated { balance } }`);
     await Promise.all([mine.connected, theirs.connected]);
     await stack.graphql(`mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`, { input: { userId: owner.id, currency: 'ETH', amount: '0.5' }, key: randomUUID() }, adminToken);
     const update = await waitFor(() => mine.received.find((message) => message.data?.walletUpdated), { timeoutMs: 10_000, message: 'the wallet update' });
     expect(update.data?.walletUpdated).toEqual({ currency: 'ETH', balance: '0.500000000000000000', owner: { id: owner.id } });
     expect(theirs.received).toEqual([]);
+    // Personal feeds may never see another event: leaving must free the upstream at once, not at the next event.
+    await Promise.all([ownerClient.dispose(), otherClient.dispose()]);
+    await waitFor(() => stack.gateway.subscriptionStats().upstreams === before.upstreams && stack.gateway.subscriptionStats().upstreamConnections === before.upstreamConnections, {
+      timeoutMs: 5_000,
+      message: 'the personal upstreams and their connections to close',
+    });
   });
 
   it('serves 200 subscribers of the same price through one upstream subscription, and closes it when they leave', async () => {

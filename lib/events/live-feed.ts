@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Envelope, Topic } from './envelope.js';
+import { createPushQueue, type PushQueue } from './push-queue.js';
 import type { EventTransport, Subscription } from './transport.js';
 
 /** Events a subscriber may have waiting; one that falls this far behind is ended rather than allowed to grow memory. */
@@ -9,16 +10,13 @@ export const LIVE_QUEUE_LENGTH_MAX = 1000;
 
 export interface LiveFeed {
   /** Events from now on that pass `accept`, until the caller stops iterating or the feed stops. */
-  subscribe(accept: (envelope: Envelope) => boolean): AsyncGenerator<Envelope, void, undefined>;
+  subscribe(accept: (envelope: Envelope) => boolean): AsyncIterableIterator<Envelope>;
   stop(): Promise<void>;
 }
 
 interface Listener {
   accept(envelope: Envelope): boolean;
-  queue: Envelope[];
-  wake: (() => void) | null;
-  failure: AppError | null;
-  ended: boolean;
+  queue: PushQueue<Envelope>;
 }
 
 /**
@@ -33,47 +31,26 @@ export async function startLiveFeed(options: { transport: EventTransport; topics
     groupId: `${options.service}.live.${randomUUID()}`,
     fromBeginning: false,
     handle: async (envelope) => {
-      for (const listener of listeners) {
-        if (listener.ended || !listener.accept(envelope)) continue;
-        if (listener.queue.length >= LIVE_QUEUE_LENGTH_MAX) {
-          listener.failure = new AppError('RATE_LIMITED', 'This subscription fell too far behind the events and was ended; subscribe again');
-          listener.ended = true;
-        } else listener.queue.push(envelope);
-        listener.wake?.();
-      }
+      for (const listener of listeners) if (listener.accept(envelope)) listener.queue.push(envelope);
     },
     onPoison: (reason, position) => options.log.warn({ reason, ...position }, 'live feed skipped a message that is not an event'),
   });
 
-  function end(listener: Listener) {
-    listener.ended = true;
-    listener.wake?.();
-  }
-
   return {
-    async *subscribe(accept) {
-      const listener: Listener = { accept, queue: [], wake: null, failure: null, ended: false };
+    subscribe(accept) {
+      const listener: Listener = {
+        accept,
+        queue: createPushQueue<Envelope>({
+          lengthMax: LIVE_QUEUE_LENGTH_MAX,
+          overflow: () => new AppError('RATE_LIMITED', 'This subscription fell too far behind the events and was ended; subscribe again'),
+          onClose: () => listeners.delete(listener),
+        }),
+      };
       listeners.add(listener);
-      try {
-        for (;;) {
-          const next = listener.queue.shift();
-          if (next) {
-            yield next;
-            continue;
-          }
-          if (listener.failure) throw listener.failure;
-          if (listener.ended) return;
-          await new Promise<void>((resolve) => {
-            listener.wake = resolve;
-          });
-          listener.wake = null;
-        }
-      } finally {
-        listeners.delete(listener);
-      }
+      return listener.queue;
     },
     async stop() {
-      for (const listener of listeners) end(listener);
+      for (const listener of listeners) listener.queue.end();
       await subscription.close();
     },
   };

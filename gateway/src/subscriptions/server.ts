@@ -12,6 +12,7 @@ import type { Logger } from '../../../lib/log.js';
 import type { GatewayContext } from '../context.js';
 import { depthLimitRule } from '../limits.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
+import { mapAsyncIterator } from '../../../lib/events/push-queue.js';
 import { type Event, Upstreams } from './upstream.js';
 
 /** Subscription fields whose events are the same for everyone: one upstream serves every subscriber. */
@@ -49,14 +50,18 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
   const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
 
-  async function* run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext) {
+  function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext) {
     const { primary, rest } = plan;
     const fieldName = getOperationAST(document, operationName)?.selectionSet.selections.map((selection) => (selection.kind === 'Field' ? selection.name.value : '')).join();
     const personal = !PUBLIC_SUBSCRIPTION_FIELDS.has(fieldName ?? '');
     const primaryVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
     const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, personal ? context.identity : null);
     const queryPlan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [{ ...primary, serviceName: EVENT_SERVICE }, rest] } : { ...primary, serviceName: EVENT_SERVICE } };
-    for await (const event of events) yield await complete(event, queryPlan, plan, document, variables, operationName, context);
+    return mapAsyncIterator(
+      events,
+      (event) => complete(event, queryPlan, plan, document, variables, operationName, context),
+      (error) => publicErrorResult(error, options.log),
+    );
   }
 
   async function complete(event: Event, queryPlan: QueryPlan, plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext): Promise<ExecutionResult> {
@@ -113,7 +118,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         const variables = (args.variableValues ?? {}) as Record<string, unknown>;
         const operationName = args.operationName ?? undefined;
         const plan = planner.plan(args.document, operationName);
-        return mapErrors(run(plan, args.document, variables, operationName, args.contextValue as GatewayContext), options.log);
+        return run(plan, args.document, variables, operationName, args.contextValue as GatewayContext);
       },
     },
     webSocketServer,
@@ -129,13 +134,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   };
 }
 
-/** Errors that end a subscription reach the client with a public code, never a stack. */
-async function* mapErrors(results: AsyncGenerator<ExecutionResult>, log: Logger): AsyncGenerator<ExecutionResult> {
-  try {
-    for await (const result of results) yield result;
-  } catch (error) {
-    const formatted = error instanceof GraphQLError ? { message: error.message, extensions: error.extensions } : { message: String(error) };
-    const published = toPublicError(formatted, (details) => log.error({ error: details }, 'subscription failed'));
-    yield { errors: [new GraphQLError(published.message, { extensions: published.extensions })] };
-  }
+/** An error that ends a subscription reaches the client with a public code, never a stack. */
+function publicErrorResult(error: unknown, log: Logger): ExecutionResult {
+  const formatted = error instanceof GraphQLError ? { message: error.message, extensions: error.extensions } : { message: String(error) };
+  const published = toPublicError(formatted, (details) => log.error({ error: details }, 'subscription failed'));
+  return { errors: [new GraphQLError(published.message, { extensions: published.extensions })] };
 }

@@ -3,30 +3,26 @@ import WebSocket from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
 import { INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from '../../../lib/auth/internal-credential.js';
 import { AppError } from '../../../lib/errors.js';
+import { createPushQueue, type PushQueue } from '../../../lib/events/push-queue.js';
 
 export type Event = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
 /** Events one subscriber may have waiting; a subscriber that falls this far behind is ended, not allowed to grow memory. */
 export const SUBSCRIBER_QUEUE_LENGTH_MAX = 100;
 
-interface Subscriber {
-  queue: Event[];
-  wake: (() => void) | null;
-  failure: Error | null;
-  done: boolean;
-}
-
 interface Shared {
-  subscribers: Set<Subscriber>;
+  subscribers: Set<PushQueue<Event>>;
   stop: () => void;
+  clientKey: string;
 }
 
 /**
  * The gateway's subscriptions to subgraphs over graphql-ws, each carrying the internal credential for the
  * caller. Identical subscriptions share one upstream: public ones across all callers, personal ones per user.
+ * A graphql-ws client (one socket) per subgraph and identity lives while it carries a subscription.
  */
 export class Upstreams {
-  readonly #clients = new Map<string, Client>();
+  readonly #clients = new Map<string, { client: Client; users: number }>();
   readonly #shared = new Map<string, Shared>();
 
   constructor(
@@ -41,13 +37,16 @@ export class Upstreams {
     return this.#shared.size;
   }
 
-  #client(serviceName: string, identity: Identity | null): Client {
-    const key = `${serviceName}\n${identity?.userId ?? ''}`;
-    let client = this.#clients.get(key);
-    if (client) return client;
+  #acquireClient(serviceName: string, identity: Identity | null): { client: Client; clientKey: string } {
+    const clientKey = `${serviceName}\n${identity?.userId ?? ''}`;
+    const held = this.#clients.get(clientKey);
+    if (held) {
+      held.users += 1;
+      return { client: held.client, clientKey };
+    }
     const url = this.subgraphUrls[serviceName];
     if (!url) throw new AppError('UPSTREAM_UNAVAILABLE', `No route to the ${serviceName} service`);
-    client = createClient({
+    const client = createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       lazy: true,
@@ -56,82 +55,78 @@ export class Upstreams {
       shouldRetry: () => true,
       connectionParams: async () => ({ [INTERNAL_CREDENTIAL_HEADER]: await this.credential.mint({ kind: 'gateway', identity }) }),
     });
-    this.#clients.set(key, client);
-    return client;
+    this.#clients.set(clientKey, { client, users: 1 });
+    return { client, clientKey };
+  }
+
+  #releaseClient(clientKey: string) {
+    const held = this.#clients.get(clientKey);
+    if (!held) return;
+    held.users -= 1;
+    if (held.users > 0) return;
+    this.#clients.delete(clientKey);
+    void held.client.dispose();
   }
 
   /** Events of `operation` on `serviceName`, shared with every identical subscription. */
-  async *subscribe(serviceName: string, operation: string, variables: Record<string, unknown>, identity: Identity | null): AsyncGenerator<Event> {
+  subscribe(serviceName: string, operation: string, variables: Record<string, unknown>, identity: Identity | null): AsyncIterableIterator<Event> {
     const key = JSON.stringify([serviceName, operation, variables, identity?.userId ?? null]);
-    const subscriber: Subscriber = { queue: [], wake: null, failure: null, done: false };
-    let shared = this.#shared.get(key);
-    if (!shared) {
-      shared = this.#start(key, serviceName, operation, variables, identity);
-      this.#shared.set(key, shared);
-    }
+    const shared = this.#shared.get(key) ?? this.#start(key, serviceName, operation, variables, identity);
+    const subscriber = createPushQueue<Event>({
+      lengthMax: SUBSCRIBER_QUEUE_LENGTH_MAX,
+      overflow: () => new AppError('RATE_LIMITED', 'This subscription fell too far behind its events and was ended; subscribe again'),
+      onClose: () => {
+        shared.subscribers.delete(subscriber);
+        if (shared.subscribers.size === 0) this.#finish(key, shared);
+      },
+    });
     shared.subscribers.add(subscriber);
-    try {
-      for (;;) {
-        const next = subscriber.queue.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (subscriber.failure) throw subscriber.failure;
-        if (subscriber.done) return;
-        await new Promise<void>((resolve) => {
-          subscriber.wake = resolve;
-        });
-        subscriber.wake = null;
-      }
-    } finally {
-      shared.subscribers.delete(subscriber);
-      if (shared.subscribers.size === 0 && this.#shared.get(key) === shared) {
-        this.#shared.delete(key);
-        shared.stop();
-      }
-    }
+    return subscriber;
+  }
+
+  /** The upstream ends: no subscriber is left, or the subgraph ended it. */
+  #finish(key: string, shared: Shared) {
+    if (this.#shared.get(key) !== shared) return;
+    this.#shared.delete(key);
+    shared.stop();
+    this.#releaseClient(shared.clientKey);
   }
 
   #start(key: string, serviceName: string, operation: string, variables: Record<string, unknown>, identity: Identity | null): Shared {
-    const subscribers = new Set<Subscriber>();
-    const each = (apply: (subscriber: Subscriber) => void) => {
-      for (const subscriber of subscribers) {
-        apply(subscriber);
-        subscriber.wake?.();
-      }
-    };
-    const stop = this.#client(serviceName, identity).subscribe<Record<string, unknown>>(
+    const { client, clientKey } = this.#acquireClient(serviceName, identity);
+    const shared: Shared = { subscribers: new Set(), stop: () => {}, clientKey };
+    this.#shared.set(key, shared);
+    shared.stop = client.subscribe<Record<string, unknown>>(
       { query: operation, variables },
       {
-        next: (event) =>
-          each((subscriber) => {
-            if (subscriber.queue.length >= SUBSCRIBER_QUEUE_LENGTH_MAX) {
-              subscriber.failure = new AppError('RATE_LIMITED', 'This subscription fell too far behind its events and was ended; subscribe again');
-            } else subscriber.queue.push(event);
-          }),
+        next: (event) => {
+          for (const subscriber of shared.subscribers) subscriber.push(event);
+        },
         error: (error) => {
-          if (this.#shared.get(key)?.subscribers === subscribers) this.#shared.delete(key);
-          each((subscriber) => {
-            subscriber.failure = new AppError('UPSTREAM_UNAVAILABLE', `The ${serviceName} service stopped this subscription: ${describe(error)}`);
-          });
+          this.#finish(key, shared);
+          for (const subscriber of shared.subscribers) subscriber.fail(new AppError('UPSTREAM_UNAVAILABLE', `The ${serviceName} service stopped this subscription: ${describe(error)}`));
         },
         complete: () => {
-          if (this.#shared.get(key)?.subscribers === subscribers) this.#shared.delete(key);
-          each((subscriber) => {
-            subscriber.done = true;
-          });
+          this.#finish(key, shared);
+          for (const subscriber of shared.subscribers) subscriber.end();
         },
       },
     );
-    return { subscribers, stop };
+    return shared;
   }
 
   async close(): Promise<void> {
-    for (const shared of this.#shared.values()) shared.stop();
-    this.#shared.clear();
-    await Promise.all([...this.#clients.values()].map((client) => client.dispose()));
+    for (const [key, shared] of this.#shared) {
+      this.#finish(key, shared);
+      for (const subscriber of shared.subscribers) subscriber.end();
+    }
+    await Promise.all([...this.#clients.values()].map(({ client }) => client.dispose()));
     this.#clients.clear();
+  }
+
+  /** graphql-ws clients open (one per subgraph and identity with a live subscription). */
+  get clientCount(): number {
+    return this.#clients.size;
   }
 }
 
