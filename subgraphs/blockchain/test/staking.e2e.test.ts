@@ -70,7 +70,10 @@ describe('staking from a custodial account', () => {
   it('lets five stakes from one account run at once without a nonce collision', async () => {
     const { userId, me, account } = await holderOf('5');
     const results = await Promise.all(Array.from({ length: 5 }, () => me(STAKE, { amount: '1' })));
-    for (const result of results) expect((await confirmed(userId, result.data!.stake)).status).toBe('CONFIRMED');
+    for (const result of results) {
+      const settled = await confirmed(userId, result.data!.stake);
+      expect(settled.status, `revert reason: ${settled.revertReason}`).toBe('CONFIRMED');
+    }
     expect((await account()).stake.staked).toBe('5.000000000000000000');
   });
 

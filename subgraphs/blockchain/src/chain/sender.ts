@@ -66,7 +66,8 @@ export class Sender {
     if (gas === undefined) {
       try {
         // The transport adds the headroom to the node's estimate.
-        gas = await chain.publicClient.estimateGas(call);
+        // Against the pending state, so the signer's sent but unmined transactions count.
+        gas = await chain.publicClient.estimateGas({ ...call, blockTag: 'pending' });
       } catch (error) {
         const reason = revertReasonOf(error);
         if (reason === undefined) return chain.call('eth_estimateGas', () => Promise.reject(error));
