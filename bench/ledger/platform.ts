@@ -5,6 +5,8 @@ import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { start as startGateway } from '../../gateway/src/server.js';
+import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
+import { deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../../scripts/infra/postgres.js';
 import { freePort } from '../../scripts/infra/ports.js';
 import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
@@ -43,14 +45,19 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
   const port = await freePort();
   const server = await startEmbeddedPostgres({ dataDir, port, persistent: false, ...credentials });
   const running: RunningServer[] = [];
+  let anvil: AnvilNode | undefined;
   const stop = async () => {
     try {
       for (const service of [...running].reverse()) await service.stop();
     } finally {
+      await anvil?.stop();
       await server.stop();
     }
   };
   try {
+    // The blockchain subgraph needs a chain with the contracts, as in the tests (it plays no part in transfers).
+    anvil = await startAnvil();
+    const contracts = await deployContracts({ rpcUrl: anvil.rpcUrl });
     const admin = { email: 'bench-admin@ecocoin.local', password: randomBytes(12).toString('hex') };
     const env = {
       NODE_ENV: 'test',
@@ -61,6 +68,8 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
       GATEWAY_SECRET: randomBytes(24).toString('hex'),
       ADMIN_EMAIL: admin.email,
       ADMIN_PASSWORD: admin.password,
+      ETH_RPC_URL: anvil.rpcUrl,
+      CONTRACT_ADDRESSES: JSON.stringify(contracts),
     };
     const subgraphUrls = await startSubgraphs(server, env, running);
     const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', ...subgraphUrls }), { log: silentLogger });

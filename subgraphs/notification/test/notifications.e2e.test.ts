@@ -82,7 +82,8 @@ describe('reading notifications', () => {
     for (const amount of ['1.00', '2.00', '3.00']) await harness.deposit(hal, amount);
     const { nodes } = await waitFor(async () => {
       const page = await notificationsOf(harness, hal);
-      return page.unread === 3 && page;
+      // The list and the count are two queries: wait until both have seen the third notification.
+      return page.unread === 3 && page.nodes.length === 3 && page;
     }, { timeoutMs: EVENT_WAIT_MS, message: 'three notifications' });
     const ids = nodes.map((node) => node.id);
     const MARK = /* GraphQL */ `mutation ($ids: [ID!]!) { markNotificationsRead(ids: $ids) }`;
