@@ -1,3 +1,4 @@
+import { checkPageSize, decodeCursor, encodeCursor, type Page, pageOf } from '../../../../lib/paging.js';
 import { randomUUID } from 'node:crypto';
 import { and, count, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
@@ -11,7 +12,6 @@ import { type NotificationKind, type NotificationRow, notifications, webhookDeli
 
 export type NotificationDb = PostgresJsDatabase<typeof schema>;
 
-export const PAGE_SIZE_MAX = 100;
 export const MARK_READ_IDS_MAX = 100;
 /** Wakes the webhook sender when a transaction that wrote deliveries commits. */
 export const WEBHOOK_CHANNEL = 'ecocoin_webhook_deliveries';
@@ -73,24 +73,6 @@ export async function createNotifications(tx: SqlExecutor, notices: readonly Not
   return rows;
 }
 
-export interface Page<Node> {
-  edges: { cursor: string; node: Node }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
-/** An opaque cursor: the position (time, id) of the last notification seen, newest first. */
-const encodeCursor = (row: NotificationRow) => Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
-    return { at: date, id };
-  } catch {
-    throw badInput('`after` is not a cursor this API gave out', { field: 'after' });
-  }
-}
 
 export interface NotificationPageArgs {
   first: number;
@@ -100,8 +82,7 @@ export interface NotificationPageArgs {
 
 /** `userId`'s notifications, newest first. */
 export async function notificationsOf(db: NotificationDb, userId: string, page: NotificationPageArgs): Promise<Page<NotificationRow>> {
-  const first = page.first;
-  if (!Number.isInteger(first) || first < 1 || first > PAGE_SIZE_MAX) throw badInput(`first must be between 1 and ${PAGE_SIZE_MAX}`, { field: 'first' });
+  const first = checkPageSize(page.first);
   const conditions: SQL[] = [eq(notifications.userId, userId)];
   if (page.unreadOnly) conditions.push(isNull(notifications.readAt));
   if (page.after) {
@@ -114,8 +95,7 @@ export async function notificationsOf(db: NotificationDb, userId: string, page: 
     .where(and(...conditions))
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(first + 1);
-  const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(node), node }));
-  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+  return pageOf(rows, first, (row) => encodeCursor(row.createdAt, row.id));
 }
 
 export async function unreadCountOf(db: NotificationDb, userId: string): Promise<number> {
