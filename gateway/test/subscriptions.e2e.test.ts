@@ -71,6 +71,27 @@ describe('subscriptions through the gateway', () => {
     expect(update.data?.transactionUpdated).toEqual({ id: transfer.data?.transfer.id, status: 'COMPLETED', amount: '3.00', from: { displayName: 'Sender' } });
   });
 
+  it('reports an error in an entity fetch on that event and keeps the subscription alive', async () => {
+    const [sender, receiver] = [await register('Private'), await register('Nosy')];
+    const { received, connected } = collect<{ transactionUpdated: { id: string; status: string; from: { email: string } | null } }>(
+      connect(receiver.token),
+      // The sender's email is private: the user subgraph refuses that field in the entity fetch (Rest).
+      /* GraphQL */ `subscription { transactionUpdated { id status from { email } } }`,
+    );
+    await connected;
+    await stack.graphql(`mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`, { input: { userId: sender.id, currency: 'USD', amount: '10.00' }, key: randomUUID() }, adminToken);
+    const transfer = () => stack.graphql(`mutation ($input: TransferInput!, $key: String!) { transfer(input: $input, idempotencyKey: $key) { id } }`, { input: { to: receiver.id, currency: 'USD', amount: '1.00' }, key: randomUUID() }, sender.token);
+    const ids = [(await transfer()).data?.transfer.id, (await transfer()).data?.transfer.id];
+    const events = await waitFor(() => {
+      const mine = received.filter((message) => ids.includes(message.data?.transactionUpdated?.id));
+      return mine.length === 2 && mine;
+    }, { timeoutMs: 10_000, message: 'both events, each with its error' });
+    for (const event of events) {
+      expect(event.data?.transactionUpdated).toMatchObject({ status: 'COMPLETED', from: null });
+      expect(event.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+  });
+
   it('tells a user when their wallet balance changes, and nobody else', async () => {
     const [owner, other] = [await register('Owner'), await register('Other')];
     const before = stack.gateway.subscriptionStats();

@@ -35,6 +35,13 @@ export interface SubscriptionServerOptions {
   log: Logger;
 }
 
+/** WebSocket close code 1008, "policy violation": the client fell too far behind its events. */
+const SLOW_CONSUMER_CLOSE_CODE = 1008;
+
+interface SubscriptionContext extends GatewayContext {
+  cutOff(): void;
+}
+
 interface ConnectionExtra {
   identity: Identity;
 }
@@ -50,12 +57,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
   const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
 
-  function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext) {
+  function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: SubscriptionContext) {
     const { primary, rest } = plan;
     const fieldName = getOperationAST(document, operationName)?.selectionSet.selections.map((selection) => (selection.kind === 'Field' ? selection.name.value : '')).join();
     const personal = !PUBLIC_SUBSCRIPTION_FIELDS.has(fieldName ?? '');
     const primaryVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
-    const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, personal ? context.identity : null);
+    const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, personal ? context.identity : null, context.cutOff);
     const queryPlan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [{ ...primary, serviceName: EVENT_SERVICE }, rest] } : { ...primary, serviceName: EVENT_SERVICE } };
     return mapAsyncIterator(
       events,
@@ -111,14 +118,21 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         const operation = getOperationAST(document, payload.operationName ?? undefined);
         if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_USER_INPUT' } })];
         const identity = ctx.extra.identity as Identity;
-        const contextValue: GatewayContext = { identity, internalCredential: await options.credential.mint({ kind: 'gateway', identity }), requestId: crypto.randomUUID() };
+        const socket = ctx.extra.socket;
+        const contextValue: SubscriptionContext = {
+          identity,
+          internalCredential: await options.credential.mint({ kind: 'gateway', identity }),
+          requestId: crypto.randomUUID(),
+          // A client that does not read its events is cut off rather than allowed to grow the gateway's memory.
+          cutOff: () => socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Too slow: more events waiting than allowed'),
+        };
         return { schema: planner.apiSchema, document, variableValues: payload.variables ?? {}, operationName: payload.operationName ?? undefined, contextValue } satisfies ExecutionArgs;
       },
       subscribe: (args) => {
         const variables = (args.variableValues ?? {}) as Record<string, unknown>;
         const operationName = args.operationName ?? undefined;
         const plan = planner.plan(args.document, operationName);
-        return run(plan, args.document, variables, operationName, args.contextValue as GatewayContext);
+        return run(plan, args.document, variables, operationName, args.contextValue as SubscriptionContext);
       },
     },
     webSocketServer,

@@ -69,12 +69,22 @@ export class Upstreams {
   }
 
   /** Events of `operation` on `serviceName`, shared with every identical subscription. */
-  subscribe(serviceName: string, operation: string, variables: Record<string, unknown>, identity: Identity | null): AsyncIterableIterator<Event> {
+  subscribe(
+    serviceName: string,
+    operation: string,
+    variables: Record<string, unknown>,
+    identity: Identity | null,
+    /** Called when this subscriber falls `SUBSCRIBER_QUEUE_LENGTH_MAX` events behind: its client is too slow. */
+    onTooSlow: () => void = () => {},
+  ): AsyncIterableIterator<Event> {
     const key = JSON.stringify([serviceName, operation, variables, identity?.userId ?? null]);
     const shared = this.#shared.get(key) ?? this.#start(key, serviceName, operation, variables, identity);
     const subscriber = createPushQueue<Event>({
       lengthMax: SUBSCRIBER_QUEUE_LENGTH_MAX,
-      overflow: () => new AppError('RATE_LIMITED', 'This subscription fell too far behind its events and was ended; subscribe again'),
+      overflow: () => {
+        onTooSlow();
+        return new AppError('RATE_LIMITED', 'This subscription fell too far behind its events and was ended; subscribe again');
+      },
       onClose: () => {
         shared.subscribers.delete(subscriber);
         if (shared.subscribers.size === 0) this.#finish(key, shared);
