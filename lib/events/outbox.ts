@@ -57,6 +57,20 @@ export interface OutboxRelay {
 
 const RELAY_LOCK = 'ecocoin.outbox.relay';
 const RETENTION_DELETE_MAX = 1000;
+/**
+ * How long a consumer remembers an applied event id. Far beyond any redelivery: Kafka keeps messages 7 days by
+ * default, and a consumer that falls further behind than that has lost messages anyway.
+ */
+export const PROCESSED_EVENTS_RETENTION_DAYS = 30;
+
+/** Forgets applied event ids older than the retention, a bounded number per call; returns how many. */
+export async function pruneProcessedEvents(db: postgres.Sql, retentionDays = PROCESSED_EVENTS_RETENTION_DAYS): Promise<number> {
+  const deleted = await db`
+    delete from processed_events where (consumer, event_id) in (
+      select consumer, event_id from processed_events
+      where processed_at < now() - make_interval(days => ${retentionDays}) limit ${RETENTION_DELETE_MAX})`;
+  return deleted.count;
+}
 
 /**
  * Publishes committed outbox rows in order and marks them sent. One relay per database publishes at a time
@@ -96,9 +110,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       return rows.length;
     });
 
-  const pruneSent = () =>
-    db`delete from outbox where seq in (
-         select seq from outbox where sent_at < now() - make_interval(hours => ${retentionHours}) limit ${RETENTION_DELETE_MAX})`;
+  const pruneSent = async () => {
+    await db`delete from outbox where seq in (
+               select seq from outbox where sent_at < now() - make_interval(hours => ${retentionHours}) limit ${RETENTION_DELETE_MAX})`;
+    await pruneProcessedEvents(db);
+  };
 
   async function runUntilEmpty(waitForLock = false): Promise<void> {
     for (;;) {

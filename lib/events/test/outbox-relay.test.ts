@@ -11,7 +11,7 @@ import { silentLogger } from '../../log.js';
 import { startDurableConsumer } from '../consumer.js';
 import { createEnvelope, type Envelope, TOPICS } from '../envelope.js';
 import { createKafkaTransport } from '../kafka-transport.js';
-import { enqueueEvents, startOutboxRelay } from '../outbox.js';
+import { enqueueEvents, pruneProcessedEvents, startOutboxRelay } from '../outbox.js';
 import type { EventTransport, Subscription } from '../transport.js';
 
 // The outbox and processed_events tables come with every service's migrations; the user service's will do.
@@ -91,6 +91,17 @@ async function effectCounts(ids: readonly string[]): Promise<number[]> {
   const counts = new Map(rows.map((row) => [row.event_id, row.count]));
   return ids.map((id) => counts.get(id) ?? 0);
 }
+
+describe('applied event ids', () => {
+  it('are forgotten after the retention, and only then', async () => {
+    const [old, recent] = [randomUUID(), randomUUID()];
+    await database.sql`insert into processed_events (consumer, event_id, processed_at) values
+      ('retention-test', ${old}, now() - interval '31 days'), ('retention-test', ${recent}, now() - interval '29 days')`;
+    expect(await pruneProcessedEvents(database.sql)).toBeGreaterThanOrEqual(1);
+    const left = await database.sql<{ event_id: string }[]>`select event_id from processed_events where consumer = 'retention-test'`;
+    expect(left.map((row) => row.event_id)).toEqual([recent]);
+  });
+});
 
 describe('outbox relay crashes', () => {
   it('delivers events committed before the relay died, before it published, exactly once', async () => {
