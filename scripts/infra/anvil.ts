@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { stopProcess } from './child-process.js';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Socket, createServer } from 'node:net';
@@ -9,7 +10,6 @@ const READY_TIMEOUT_MS = 10_000;
 const READY_POLL_INTERVAL_MS = 50;
 const READY_PROBE_TIMEOUT_MS = 1_000;
 const STOP_TIMEOUT_MS = 5_000;
-const KILL_TIMEOUT_MS = 2_000;
 /** Lines of anvil's output kept to explain a failed start. */
 const OUTPUT_TAIL_LINES = 40;
 
@@ -60,7 +60,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   return {
     rpcUrl,
     stop() {
-      stopping ??= stopProcess(child, exited).finally(() => process.off('exit', killOnParentExit));
+      stopping ??= stopProcess(child, exited, STOP_TIMEOUT_MS, 'anvil').finally(() => process.off('exit', killOnParentExit));
       return stopping;
     },
   };
@@ -143,23 +143,5 @@ async function answersChainId(rpcUrl: string): Promise<boolean> {
     return typeof body.result === 'string';
   } catch {
     return false;
-  }
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  if (await settlesWithin(exited, STOP_TIMEOUT_MS)) return;
-  child.kill('SIGKILL');
-  if (!(await settlesWithin(exited, KILL_TIMEOUT_MS))) throw new Error(`anvil (pid ${child.pid}) did not exit after SIGKILL`);
-}
-
-async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-  try {
-    return await Promise.race([promise.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
   }
 }

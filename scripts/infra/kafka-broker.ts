@@ -1,4 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { stopProcess } from './child-process.js';
+import { execFile, spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -93,7 +94,7 @@ export async function startKafkaBroker(options: StartKafkaOptions): Promise<Kafk
     brokers,
     exited,
     stop() {
-      stopping ??= stopProcess(child, exited).finally(() => process.off('exit', killOnParentExit));
+      stopping ??= stopProcess(child, exited, STOP_TIMEOUT_MS, 'Kafka broker').finally(() => process.off('exit', killOnParentExit));
       return stopping;
     },
   };
@@ -294,21 +295,6 @@ async function startupReport(serverLogPath: string, outputTail: string[]): Promi
   const logLines = (await readFile(serverLogPath, 'utf8').catch(() => '')).split('\n');
   const errorLines = logLines.filter((line) => ERROR_LINE_PATTERN.test(line)).slice(0, LOG_TAIL_LINES);
   return [...errorLines, ...outputTail, `(full log: ${serverLogPath})`].join('\n');
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
-  });
-  const outcome = await Promise.race([exited, timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 async function requireCommands(names: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { forbidden, unauthenticated } from '../../../../lib/errors.js';
+import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { Chain } from '../chain/clients.js';
 import type { Custody } from '../chain/custody.js';
 import type { KeyedLock } from '../chain/keyed-lock.js';
@@ -19,14 +19,9 @@ export interface BlockchainServiceDeps {
   siwe: SiweSettings;
 }
 
-export function signedIn(identity: Identity | null): Identity {
-  if (!identity) throw unauthenticated();
-  return identity;
-}
+export { signedIn } from '../../../../lib/auth/access.js';
 
 /** A user's chain account is theirs and an ADMIN's; anyone else is FORBIDDEN. */
 export function ownOrAdmin(identity: Identity | null, userId: string, message: string): Identity {
-  const caller = signedIn(identity);
-  if (caller.role !== 'ADMIN' && caller.userId !== userId) throw forbidden(message);
-  return caller;
+  return requireOwnerOrAdmin(identity, userId, message);
 }

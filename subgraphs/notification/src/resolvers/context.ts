@@ -1,5 +1,5 @@
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { forbidden, unauthenticated } from '../../../../lib/errors.js';
+import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { LiveFeed } from '../../../../lib/events/live-feed.js';
 import type { NotificationDb } from '../notifications/store.js';
 
@@ -12,14 +12,10 @@ export interface NotificationServiceDeps {
   webhookPrivateNetworkAllowed: boolean;
 }
 
-export function signedIn(identity: Identity | null): Identity {
-  if (!identity) throw unauthenticated();
-  return identity;
-}
+export { signedIn } from '../../../../lib/auth/access.js';
 
 /** A user's notifications are theirs and an ADMIN's; anyone else asking is FORBIDDEN. */
 export function ownerOrAdmin(identity: Identity | null, userId: string): string {
-  const caller = signedIn(identity);
-  if (caller.role !== 'ADMIN' && caller.userId !== userId) throw forbidden('Only the account holder sees their notifications');
+  requireOwnerOrAdmin(identity, userId, 'Only the account holder sees their notifications');
   return userId;
 }

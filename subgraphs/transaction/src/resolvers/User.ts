@@ -1,13 +1,11 @@
-import { forbidden } from '../../../../lib/errors.js';
+import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { retirementsOf, type TransactionFilter, transactionsOf } from '../reads/history.js';
-import { signedIn } from '../workflows/context.js';
 import type { TransactionServiceDeps } from './context.js';
 
 /** A user's history is theirs and an ADMIN's; asking for anyone else's is FORBIDDEN, on this path as on every other. */
 function ownHistory(identity: SubgraphContext['identity'], userId: string): string {
-  const caller = signedIn(identity);
-  if (caller.role !== 'ADMIN' && caller.userId !== userId) throw forbidden('Only the account holder sees their history');
+  requireOwnerOrAdmin(identity, userId, 'Only the account holder sees their history');
   return userId;
 }
 

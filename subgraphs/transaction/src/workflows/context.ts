@@ -1,5 +1,5 @@
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { badInput, unauthenticated } from '../../../../lib/errors.js';
+import { badInput } from '../../../../lib/errors.js';
 import type { InternalClient } from '../../../../lib/internal-client.js';
 import type { Currency } from '../../../../lib/money.js';
 import { USER_LOOKUP_PATH, type UserSummary } from '../../../../lib/users/lookup.js';
@@ -17,10 +17,7 @@ export interface WorkflowDeps extends EngineDeps {
 
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
 
-export function signedIn(identity: Identity | null): Identity {
-  if (!identity) throw unauthenticated();
-  return identity;
-}
+export { signedIn } from '../../../../lib/auth/access.js';
 
 export function checkIdempotencyKey(key: string): string {
   if (key.length < 1 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX) {

@@ -1,3 +1,4 @@
+import { isOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import { isUuid } from '../../../../lib/ids.js';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
@@ -10,9 +11,7 @@ import { type UserRow, users, type WalletRow, wallets } from '../db/schema.js';
  * query itself, on every path. The public profile (id and display name) is visible to any signed-in user, so a
  * transfer or payment can show who it came from.
  */
-export function maySee(identity: Identity | null, userId: string): identity is Identity {
-  return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
-}
+export const maySee = isOwnerOrAdmin;
 
 export async function findVisibleUser({ db }: UserServiceDeps, identity: Identity | null, userId: unknown): Promise<UserRow | null> {
   if (!isUuid(userId) || !maySee(identity, userId)) return null;
