@@ -6,7 +6,7 @@ import type { ChainTransactionRow } from '../db/schema.js';
 import type { BlockchainServiceDeps } from '../resolvers/context.js';
 import { allowanceOf, carbonBalanceOf, rewardsOf, stakedOf } from './reads.js';
 
-/** How long staking waits for its approval to be mined before sending the stake itself. */
+/** How long staking waits for its approval, or a staking call, to be mined before the next call goes. */
 const APPROVAL_WAIT_MS = 30_000;
 
 /**
@@ -35,7 +35,19 @@ export async function stakeCarbon(deps: BlockchainServiceDeps, userId: string, a
     await chain.call('wait for approval', () => chain.publicClient.waitForTransactionReceipt({ hash, timeout: APPROVAL_WAIT_MS }));
   }
   const data = encodeFunctionData({ abi: carbonStakingAbi, functionName: 'stake', args: [amountMinor] });
-  return sender.send({ signer, kind: 'STAKE', userId, to: chain.contracts.staking, data });
+  return mined(deps, await sender.send({ signer, kind: 'STAKE', userId, to: chain.contracts.staking, data }));
+}
+
+/**
+ * Waits until a user's staking call is in a block before the caller's per-user lock lets the next one go: the
+ * next call's gas is estimated against the chain, and a staking call costs more once an earlier one has run
+ * (it writes slots from zero). The answer is the transaction as sent; the tracker follows it to confirmation.
+ */
+async function mined(deps: BlockchainServiceDeps, transaction: ChainTransactionRow): Promise<ChainTransactionRow> {
+  if (transaction.status === 'FAILED' || !transaction.hash) return transaction;
+  const hash = transaction.hash as Hash;
+  await deps.chain.call('wait for the staking call', () => deps.chain.publicClient.waitForTransactionReceipt({ hash, timeout: APPROVAL_WAIT_MS }));
+  return transaction;
 }
 
 export async function unstakeCarbon(deps: BlockchainServiceDeps, userId: string, amountMinor: bigint): Promise<ChainTransactionRow> {
@@ -44,7 +56,7 @@ export async function unstakeCarbon(deps: BlockchainServiceDeps, userId: string,
   const staked = await stakedOf(chain, account.address as Address);
   if (amountMinor > staked) throw badInput(`amount is more than the ${formatAmount(staked, 'CARBON')} CARBON you have staked`, { field: 'amount' });
   const data = encodeFunctionData({ abi: carbonStakingAbi, functionName: 'unstake', args: [amountMinor] });
-  return sender.send({ signer: custody.signerOf(account), kind: 'UNSTAKE', userId, to: chain.contracts.staking, data });
+  return mined(deps, await sender.send({ signer: custody.signerOf(account), kind: 'UNSTAKE', userId, to: chain.contracts.staking, data }));
 }
 
 export async function claimStakingRewards(deps: BlockchainServiceDeps, userId: string): Promise<ChainTransactionRow> {
@@ -52,7 +64,7 @@ export async function claimStakingRewards(deps: BlockchainServiceDeps, userId: s
   const account = await custody.accountOf(userId);
   if ((await rewardsOf(chain, account.address as Address)) === 0n) throw badInput('There are no staking rewards to claim yet');
   const data = encodeFunctionData({ abi: carbonStakingAbi, functionName: 'claim' });
-  return sender.send({ signer: custody.signerOf(account), kind: 'CLAIM_REWARDS', userId, to: chain.contracts.staking, data });
+  return mined(deps, await sender.send({ signer: custody.signerOf(account), kind: 'CLAIM_REWARDS', userId, to: chain.contracts.staking, data }));
 }
 
 /** Development and tests: the operator (the token's minter) mints MCO2 to a user's custodial account. */
