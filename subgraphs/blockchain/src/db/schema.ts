@@ -19,7 +19,19 @@ export const custodyAccounts = pgTable(
 );
 
 export const chainTransactionStatusEnum = pgEnum('chain_transaction_status', ['SUBMITTED', 'MINED', 'CONFIRMED', 'FAILED', 'REPLACED']);
-export const chainTransactionKindEnum = pgEnum('chain_transaction_kind', ['GAS_FUNDING', 'MINT', 'TRANSFER', 'APPROVE', 'STAKE', 'UNSTAKE', 'CLAIM_REWARDS', 'LINK_WALLET']);
+export const chainTransactionKindEnum = pgEnum('chain_transaction_kind', [
+  'GAS_FUNDING',
+  'MINT',
+  'TRANSFER',
+  'APPROVE',
+  'STAKE',
+  'UNSTAKE',
+  'CLAIM_REWARDS',
+  'LINK_WALLET',
+  'WITHDRAWAL',
+  'RETIRE',
+  'DEPOSIT_BURN',
+]);
 
 /**
  * Every transaction a custodial key signs. It is written SUBMITTED with its hash before it is broadcast, so a
@@ -32,6 +44,8 @@ export const chainTransactions = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     kind: chainTransactionKindEnum('kind').notNull(),
     userId: uuid('user_id'),
+    /** The platform record it belongs to (a withdrawal, a retirement, a deposit): how a retry finds it was sent. */
+    reference: uuid('reference'),
     signer: text('signer').notNull(),
     nonce: integer('nonce'),
     hash: text('hash').unique(),
@@ -47,6 +61,7 @@ export const chainTransactions = pgTable(
     index('chain_transactions_signer_nonce_idx').on(table.signer, table.nonce),
     index('chain_transactions_open_idx').on(table.createdAt).where(sql`${table.status} in ('SUBMITTED', 'MINED')`),
     index('chain_transactions_user_idx').on(table.userId, table.createdAt.desc()),
+    index('chain_transactions_reference_idx').on(table.reference, table.createdAt),
   ],
 );
 
@@ -103,6 +118,70 @@ export const linkedWallets = pgTable(
   (table) => [index('linked_wallets_user_idx').on(table.userId)],
 );
 
+/**
+ * Ledger CARBON leaving the platform as MCO2 minted to an address. The id is the transaction subgraph's
+ * WITHDRAWAL transaction id, so asking again never mints twice; its mint carries the id as `reference`.
+ * `failure_code` is set only when it failed before anything was signed (the node did not answer).
+ */
+export const withdrawals = pgTable('withdrawals', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull(),
+  toAddress: text('to_address').notNull(),
+  amount: numeric('amount', { precision: 78, scale: 0 }).notNull(),
+  failureCode: text('failure_code'),
+  failureMessage: text('failure_message'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * A retirement on the ledger recorded on chain: the operator mints the tonnes to itself and retires them with
+ * the certificate's beneficiary and message (CarbonToken.retire). The id is the transaction subgraph's retirement id.
+ */
+export const chainRetirements = pgTable(
+  'chain_retirements',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    amount: numeric('amount', { precision: 78, scale: 0 }).notNull(),
+    beneficiary: text('beneficiary').notNull(),
+    message: text('message'),
+    /** The certificate number CarbonToken gave it (its Retired event's id); null until the retire call is mined. */
+    certificateId: numeric('certificate_id', { precision: 78, scale: 0 }),
+    retireTransactionId: uuid('retire_transaction_id'),
+    /** Set when the chain side gave up (a send failed too often); the ledger retirement stands. */
+    failureMessage: text('failure_message'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('chain_retirements_open_idx').on(table.createdAt).where(sql`${table.certificateId} is null and ${table.failureMessage} is null`)],
+);
+
+/**
+ * MCO2 that arrived at a custodial address from outside, taken into the ledger: the tokens are burned from the
+ * custodial address, and once the burn is mined the user's ledger CARBON is credited (by the transaction
+ * subgraph, from the CARBON_DEPOSIT event), so a tonne is never both on chain and on the ledger.
+ */
+export const deposits = pgTable(
+  'deposits',
+  {
+    /** The incoming transfer's chain_events row: one deposit per log. */
+    chainEventId: uuid('chain_event_id').primaryKey(),
+    id: uuid('id').notNull().unique().defaultRandom(),
+    userId: uuid('user_id').notNull(),
+    amount: numeric('amount', { precision: 78, scale: 0 }).notNull(),
+    txHash: text('tx_hash').notNull(),
+    status: text('status', { enum: ['BURNING', 'CREDITED', 'FAILED'] }).notNull().default('BURNING'),
+    failureMessage: text('failure_message'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('deposits_burning_idx').on(table.createdAt).where(sql`${table.status} = 'BURNING'`)],
+);
+
+export type WithdrawalRow = typeof withdrawals.$inferSelect;
+export type ChainRetirementRow = typeof chainRetirements.$inferSelect;
+export type DepositRow = typeof deposits.$inferSelect;
 export type ChainTransactionRow = typeof chainTransactions.$inferSelect;
 export type ChainTransactionKind = (typeof chainTransactionKindEnum.enumValues)[number];
 export type CustodyAccountRow = typeof custodyAccounts.$inferSelect;

@@ -5,7 +5,7 @@ import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 export { outbox, processedEvents } from '../../../../lib/events/tables.js';
 
 export const currencyEnum = pgEnum('currency', ['USD', 'ETH', 'CARBON']);
-export const transactionTypeEnum = pgEnum('transaction_type', ['DEPOSIT', 'TRANSFER', 'PAYMENT', 'PURCHASE', 'RETIREMENT', 'MARKET_SUPPLY']);
+export const transactionTypeEnum = pgEnum('transaction_type', ['DEPOSIT', 'TRANSFER', 'PAYMENT', 'PURCHASE', 'RETIREMENT', 'MARKET_SUPPLY', 'WITHDRAWAL']);
 export const transactionStatusEnum = pgEnum('transaction_status', ['PENDING', 'COMPLETED', 'FAILED']);
 
 export interface TransactionDetails {
@@ -46,6 +46,9 @@ export const transactions = pgTable(
     priceSource: text('price_source'),
     usdAmount: amount('usd_amount'),
     carbonAmount: amount('carbon_amount'),
+    /** Withdrawals: where the MCO2 goes, and the blockchain subgraph's mint once it is sent. */
+    toAddress: text('to_address'),
+    chainTransactionId: uuid('chain_transaction_id'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     /** Milliseconds, like the page cursors made from it: no row can hide between two pages. */
@@ -76,7 +79,7 @@ export const quotes = pgTable('quotes', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** A completed retirement: the certificate's content, with room for the chain transaction that records it on chain. */
+/** A completed retirement: the certificate's content. Its on-chain record belongs to the blockchain subgraph. */
 export const retirements = pgTable(
   'retirements',
   {
@@ -86,8 +89,6 @@ export const retirements = pgTable(
     beneficiary: text('beneficiary').notNull(),
     message: text('message'),
     retiredAt: timestamp('retired_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    chainTransactionHash: text('chain_transaction_hash'),
-    certificateId: text('certificate_id'),
   },
   (table) => [index('retirements_user_idx').on(table.userId, table.retiredAt.desc(), table.id.desc())],
 );
