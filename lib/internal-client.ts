@@ -1,5 +1,6 @@
 import { type Caller, INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from './auth/internal-credential.js';
 import { AppError, ERROR_CODES, type ErrorCode } from './errors.js';
+import { currentRequestId, REQUEST_ID_HEADER } from './request-id.js';
 
 /**
  * Calls another service's internal routes with this service's credential. A refusal comes back as the
@@ -19,7 +20,7 @@ export class InternalClient {
     try {
       response = await fetch(new URL(path, this.baseUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [INTERNAL_CREDENTIAL_HEADER]: await this.credential.mint(this.caller) },
+        headers: { 'content-type': 'application/json', [INTERNAL_CREDENTIAL_HEADER]: await this.credential.mint(this.caller), ...requestIdHeader() },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -40,6 +41,12 @@ export class InternalClient {
     }
     throw new UpstreamUnavailable(`${new URL(this.baseUrl).host} answered ${response.status}`);
   }
+}
+
+/** The request this call serves, so the other service's log lines and events carry its id too. */
+function requestIdHeader(): Record<string, string> {
+  const requestId = currentRequestId();
+  return requestId ? { [REQUEST_ID_HEADER]: requestId } : {};
 }
 
 export class UpstreamUnavailable extends AppError {

@@ -25,8 +25,9 @@ export function startDurableConsumer(options: DurableConsumerOptions): Promise<S
     groupId: options.name,
     fromBeginning: true,
     handle: async (envelope) => {
+      // The transport runs this as part of the request that wrote the event, so these lines carry its requestId.
       const applied = await applyOnce(options.db, options.name, envelope, (tx) => options.apply(envelope, tx));
-      if (!applied) log.debug({ eventId: envelope.id }, 'event already applied; skipped');
+      log.debug({ consumer: options.name, eventId: envelope.id, type: envelope.type }, applied ? 'event applied' : 'event already applied; skipped');
     },
     onPoison: (reason, position) => log.warn({ reason, ...position }, 'skipped a message that is not a valid event'),
   });

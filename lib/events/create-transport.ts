@@ -16,5 +16,5 @@ export async function createEventTransport(options: { brokers: string[] | undefi
   sharedMemoryTransport ??= createMemoryTransport();
   const shared = sharedMemoryTransport;
   // Each service closing "its" transport must not close the bus for the others.
-  return { publish: (envelopes) => shared.publish(envelopes), subscribe: (subscribeOptions) => shared.subscribe(subscribeOptions), close: async () => {} };
+  return { publish: (envelopes, metadata) => shared.publish(envelopes, metadata), subscribe: (subscribeOptions) => shared.subscribe(subscribeOptions), close: async () => {} };
 }

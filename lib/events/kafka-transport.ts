@@ -1,7 +1,8 @@
 import { type Consumer, type EachMessagePayload, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
 import { createLogger, type Logger } from '../log.js';
+import { REQUEST_ID_KAFKA_HEADER, runWithRequestId, validRequestId } from '../request-id.js';
 import { type Envelope, PoisonMessageError, parseEnvelope } from './envelope.js';
-import type { EventTransport, SubscribeOptions, Subscription } from './transport.js';
+import type { EventMetadata, EventTransport, SubscribeOptions, Subscription } from './transport.js';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -71,11 +72,11 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
   }
 
   return {
-    async publish(envelopes) {
+    async publish(envelopes, metadata) {
       assertOpen();
       if (envelopes.length === 0) return;
       await connectProducer();
-      await producer.sendBatch({ acks: ACKS_ALL, topicMessages: toTopicMessages(envelopes, topicPrefix) });
+      await producer.sendBatch({ acks: ACKS_ALL, topicMessages: toTopicMessages(envelopes, metadata ?? [], topicPrefix) });
     },
 
     async subscribe(subscribeOptions) {
@@ -106,12 +107,14 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
 }
 
 /** Envelopes grouped by topic, each group in the caller's order, so envelopes with one key stay in order. */
-function toTopicMessages(envelopes: readonly Envelope[], topicPrefix: string) {
+function toTopicMessages(envelopes: readonly Envelope[], metadata: readonly EventMetadata[], topicPrefix: string) {
   const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
-  for (const envelope of envelopes) {
+  for (const [index, envelope] of envelopes.entries()) {
     const topic = topicPrefix + envelope.type;
     const messages = byTopic.get(topic) ?? [];
-    messages.push({ key: envelope.key, value: JSON.stringify(envelope), headers: { 'event-id': envelope.id, 'event-type': envelope.type } });
+    const requestId = metadata[index]?.requestId;
+    const headers = { 'event-id': envelope.id, 'event-type': envelope.type, ...(requestId ? { [REQUEST_ID_KAFKA_HEADER]: requestId } : {}) };
+    messages.push({ key: envelope.key, value: JSON.stringify(envelope), headers });
     byTopic.set(topic, messages);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
@@ -145,8 +148,10 @@ async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicP
       await commit(topic, partition, after(message.offset));
       return;
     }
+    // A header is input like any other: a value that is not a sane request id is dropped, not logged.
+    const requestId = validRequestId(message.headers?.[REQUEST_ID_KAFKA_HEADER]?.toString());
     try {
-      await options.handle(envelope);
+      await runWithRequestId(requestId, () => options.handle(envelope, requestId ? { requestId } : {}));
     } catch (error) {
       // The group's position stays at this envelope: kafkajs fetches it again now, and a restarted consumer
       // starts here too. Without this commit a new fromBeginning:false group would restart at the log end.

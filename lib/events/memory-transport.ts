@@ -1,13 +1,19 @@
+import { runWithRequestId } from '../request-id.js';
 import type { Envelope } from './envelope.js';
-import type { EventTransport, SubscribeOptions, Subscription } from './transport.js';
+import type { EventMetadata, EventTransport, SubscribeOptions, Subscription } from './transport.js';
 
 /** Envelopes kept for groups that subscribe `fromBeginning` later in the same process. */
 const HISTORY_LENGTH_MAX = 10_000;
 const REDELIVERY_DELAY_MAX_MS = 5_000;
 
+interface Delivery {
+  envelope: Envelope;
+  metadata: EventMetadata;
+}
+
 interface Member {
   options: SubscribeOptions;
-  queue: Envelope[];
+  queue: Delivery[];
   draining: boolean;
   closed: boolean;
 }
@@ -20,16 +26,16 @@ interface Member {
  */
 export function createMemoryTransport(): EventTransport {
   const groups = new Map<string, Member[]>();
-  const history: Envelope[] = [];
+  const history: Delivery[] = [];
 
   async function drain(member: Member) {
     if (member.draining) return;
     member.draining = true;
     let failures = 0;
     while (!member.closed && member.queue.length > 0) {
-      const envelope = member.queue[0] as Envelope;
+      const { envelope, metadata } = member.queue[0] as Delivery;
       try {
-        await member.options.handle(structuredClone(envelope));
+        await runWithRequestId(metadata.requestId, () => member.options.handle(structuredClone(envelope), { ...metadata }));
         member.queue.shift();
         failures = 0;
       } catch {
@@ -40,22 +46,24 @@ export function createMemoryTransport(): EventTransport {
     member.draining = false;
   }
 
-  function deliver(envelope: Envelope) {
+  function deliver(delivery: Delivery) {
+    const { envelope } = delivery;
     for (const members of groups.values()) {
       const candidates = members.filter((member) => !member.closed && member.options.topics.includes(envelope.type));
       if (candidates.length === 0) continue;
       const member = candidates[hashKey(envelope.key) % candidates.length] as Member;
-      member.queue.push(envelope);
+      member.queue.push(delivery);
       void drain(member);
     }
   }
 
   return {
-    async publish(envelopes) {
-      for (const envelope of envelopes) {
-        history.push(envelope);
+    async publish(envelopes, metadata) {
+      for (const [index, envelope] of envelopes.entries()) {
+        const delivery = { envelope, metadata: metadata?.[index] ?? {} };
+        history.push(delivery);
         if (history.length > HISTORY_LENGTH_MAX) history.shift();
-        deliver(envelope);
+        deliver(delivery);
       }
     },
     async subscribe(options): Promise<Subscription> {
@@ -65,7 +73,7 @@ export function createMemoryTransport(): EventTransport {
       else {
         groups.set(options.groupId, [member]);
         if (options.fromBeginning) {
-          member.queue.push(...history.filter((envelope) => options.topics.includes(envelope.type)));
+          member.queue.push(...history.filter(({ envelope }) => options.topics.includes(envelope.type)));
           void drain(member);
         }
       }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import type { Logger } from '../log.js';
+import { currentRequestId } from '../request-id.js';
 import type { Envelope } from './envelope.js';
 import { outbox, processedEvents } from './tables.js';
 import type { EventTransport } from './transport.js';
@@ -12,10 +13,14 @@ export type SqlExecutor = PgDatabase<PgQueryResultHKT, any, any>;
 
 export const OUTBOX_CHANNEL = 'ecocoin_outbox';
 
-/** Writes events in the caller's SQL transaction; they are published only if it commits. */
+/**
+ * Writes events in the caller's SQL transaction; they are published only if it commits, with the id of the
+ * request being served (if any) in their Kafka headers.
+ */
 export async function enqueueEvents(tx: SqlExecutor, envelopes: readonly Envelope[]): Promise<void> {
   if (envelopes.length === 0) return;
-  await tx.insert(outbox).values(envelopes.map((envelope) => ({ id: envelope.id, topic: envelope.type, key: envelope.key, envelope })));
+  const requestId = currentRequestId() ?? null;
+  await tx.insert(outbox).values(envelopes.map((envelope) => ({ id: envelope.id, topic: envelope.type, key: envelope.key, envelope, requestId })));
   // Delivered at commit only, so the relay wakes at once instead of at its next poll.
   await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
 }
@@ -102,10 +107,13 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         const [lock] = await tx`select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as locked`;
         if (!lock?.locked) return -1;
       }
-      const rows = await tx<{ seq: string; envelope: Envelope }[]>`
-        select seq, envelope from outbox where sent_at is null order by seq limit ${batchSizeMax}`;
+      const rows = await tx<{ seq: string; envelope: Envelope; request_id: string | null }[]>`
+        select seq, envelope, request_id from outbox where sent_at is null order by seq limit ${batchSizeMax}`;
       if (rows.length === 0) return 0;
-      await transport.publish(rows.map((row) => row.envelope));
+      await transport.publish(
+        rows.map((row) => row.envelope),
+        rows.map((row) => (row.request_id ? { requestId: row.request_id } : {})),
+      );
       await tx`update outbox set sent_at = now() where seq in ${tx(rows.map((row) => row.seq))}`;
       return rows.length;
     });

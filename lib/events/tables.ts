@@ -14,6 +14,8 @@ export const outbox = pgTable(
     topic: text('topic').notNull(),
     key: text('key').notNull(),
     envelope: jsonb('envelope').notNull(),
+    /** The request that wrote the event (x-request-id), published as a Kafka header; null for background work. */
+    requestId: text('request_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
   },

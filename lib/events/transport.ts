@@ -13,9 +13,19 @@ import type { Envelope, Topic } from './envelope.js';
  * - A message that is not a valid envelope is reported to `onPoison` and skipped; it never stops the subscription.
  */
 export interface EventTransport {
-  publish(envelopes: readonly Envelope[]): Promise<void>;
+  /** `metadata[i]`, when given, travels beside `envelopes[i]` (Kafka headers). */
+  publish(envelopes: readonly Envelope[], metadata?: readonly EventMetadata[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
+}
+
+/**
+ * What travels beside an envelope rather than in it (Kafka headers): tracing, never data a consumer acts on, so
+ * the envelope stays the whole event.
+ */
+export interface EventMetadata {
+  /** The request that wrote the event, when a request did (not a poller or a recovery loop). */
+  requestId?: string;
 }
 
 export interface SubscribeOptions {
@@ -24,7 +34,8 @@ export interface SubscribeOptions {
   groupId: string;
   /** `true` for durable consumers that must see history; `false` for live feeds (subscriptions) that start from now. */
   fromBeginning: boolean;
-  handle(envelope: Envelope): Promise<void>;
+  /** Runs as part of the request that wrote the event (its id on every log line, outbox row and internal call). */
+  handle(envelope: Envelope, metadata: EventMetadata): Promise<void>;
   onPoison?(reason: string, raw: { topic: string; partition: number; offset: string }): void;
 }
 

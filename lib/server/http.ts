@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { AppError, badInput } from '../errors.js';
 import type { Logger } from '../log.js';
+import { newRequestId, REQUEST_ID_HEADER, runWithRequestId, validRequestId } from '../request-id.js';
 
 /** Bodies above this are refused before they are read in full (a GraphQL document and variables fit easily). */
 export const REQUEST_BODY_BYTES_MAX = 1024 * 1024;
@@ -95,7 +96,9 @@ export async function listen(
   options: { host: string; port: number; log: Logger },
 ): Promise<number> {
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handle(request, response).catch((error: unknown) => {
+    const requestId = requestIdOf(request);
+    response.setHeader(REQUEST_ID_HEADER, requestId);
+    runWithRequestId(requestId, () => handle(request, response)).catch((error: unknown) => {
       options.log.error({ err: error }, 'request failed');
       if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }] });
       else response.destroy();
@@ -108,8 +111,17 @@ export async function listen(
   return (server.address() as AddressInfo).port;
 }
 
-/** The caller's request id when it is a sane token, else a new one; it follows the request into logs and subgraphs. */
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The caller's request id when it is a sane token, else a new one (the same one for the whole request); it follows
+ * the request into logs, subgraphs, internal calls and events, and goes back in the response's `x-request-id`.
+ */
 export function requestIdOf(request: IncomingMessage): string {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && /^[\w-]{1,100}$/.test(header) ? header : crypto.randomUUID();
+  let requestId = requestIds.get(request);
+  if (!requestId) {
+    requestId = validRequestId(request.headers[REQUEST_ID_HEADER]) ?? newRequestId();
+    requestIds.set(request, requestId);
+  }
+  return requestId;
 }

@@ -16,12 +16,12 @@ if (!DATABASE_URL || !KAFKA_BROKERS || KAFKA_TOPIC_PREFIX === undefined || !RELA
 const kafka = createKafkaTransport({ brokers: KAFKA_BROKERS.split(','), clientId: 'relay-crash-child', topicPrefix: KAFKA_TOPIC_PREFIX, log: silentLogger });
 const hang = () => new Promise<never>(() => {});
 const stoppingTransport: EventTransport = {
-  async publish(envelopes) {
+  async publish(envelopes, metadata) {
     if (RELAY_CRASH_POINT === 'before') {
       process.stdout.write(`stopped-before-publish ${envelopes.length}\n`);
       return hang();
     }
-    await kafka.publish(envelopes);
+    await kafka.publish(envelopes, metadata);
     process.stdout.write(`stopped-after-publish ${envelopes.length}\n`);
     return hang();
   },
