@@ -1,6 +1,6 @@
 import { trimDecimal } from '../../../../lib/decimal.js';
-import type { PriceAlertRow } from '../db/schema.js';
+import type { PriceAlertResolvers } from '../generated/resolvers-types.js';
 
-export const priceAlertResolvers = {
-  threshold: (alert: PriceAlertRow) => trimDecimal(alert.threshold),
+export const priceAlertResolvers: PriceAlertResolvers = {
+  threshold: (alert) => trimDecimal(alert.threshold),
 };

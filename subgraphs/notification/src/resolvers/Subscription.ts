@@ -1,15 +1,21 @@
 import type { Envelope } from '../../../../lib/events/envelope.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import { visibleNotification } from '../notifications/store.js';
 import { type NotificationServiceDeps, signedIn } from './context.js';
 
-export const subscriptionResolvers = (deps: NotificationServiceDeps) => ({
+export const subscriptionResolvers = (deps: NotificationServiceDeps): SubscriptionResolvers => ({
   notificationAdded: {
-    subscribe: (_parent: unknown, _args: unknown, { identity }: SubgraphContext) => {
+    subscribe: (_parent, _args, { identity }) => {
       const caller = signedIn(identity);
       return deps.feed.subscribe((envelope) => envelope.data.userId === caller.userId);
     },
     // The event names the notification; it is read back from the table, checked against the caller again.
-    resolve: (envelope: Envelope, _args: unknown, { identity }: SubgraphContext) => visibleNotification(deps.db, signedIn(identity), envelope.data.id),
+    async resolve(envelope: Envelope, _args: unknown, { identity }: SubgraphContext) {
+      const notification = await visibleNotification(deps.db, signedIn(identity), envelope.data.id);
+      // The feed passes only the caller's own notifications, so this is a bug, not a refusal.
+      if (!notification) throw new Error(`notification.created event for notification ${String(envelope.data.id)} that its user cannot see`);
+      return notification;
+    },
   },
 });

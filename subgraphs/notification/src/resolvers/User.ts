@@ -1,8 +1,8 @@
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
-import { type NotificationPageArgs, notificationsOf, unreadCountOf } from '../notifications/store.js';
+import type { UserResolvers } from '../generated/resolvers-types.js';
+import { notificationsOf, unreadCountOf } from '../notifications/store.js';
 import { type NotificationServiceDeps, ownerOrAdmin } from './context.js';
 
-export const userResolvers = (deps: NotificationServiceDeps) => ({
-  notifications: (user: { id: string }, page: NotificationPageArgs, { identity }: SubgraphContext) => notificationsOf(deps.db, ownerOrAdmin(identity, user.id), page),
-  unreadNotificationCount: (user: { id: string }, _args: unknown, { identity }: SubgraphContext) => unreadCountOf(deps.db, ownerOrAdmin(identity, user.id)),
+export const userResolvers = (deps: NotificationServiceDeps): UserResolvers => ({
+  notifications: (user, page, { identity }) => notificationsOf(deps.db, ownerOrAdmin(identity, user.id), page),
+  unreadNotificationCount: (user, _args, { identity }) => unreadCountOf(deps.db, ownerOrAdmin(identity, user.id)),
 });

@@ -1,8 +1,7 @@
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { WebhookDeliveryResolvers } from '../generated/resolvers-types.js';
 import { visibleNotification } from '../notifications/store.js';
-import type { DeliveryView } from '../webhooks/registry.js';
 import type { NotificationServiceDeps } from './context.js';
 
-export const webhookDeliveryResolvers = (deps: NotificationServiceDeps) => ({
-  notification: (delivery: DeliveryView, _args: unknown, { identity }: SubgraphContext) => visibleNotification(deps.db, identity, delivery.notificationId),
+export const webhookDeliveryResolvers = (deps: NotificationServiceDeps): WebhookDeliveryResolvers => ({
+  notification: (delivery, _args, { identity }) => visibleNotification(deps.db, identity, delivery.notificationId),
 });

@@ -1,6 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
 import type { NotificationServiceDeps } from './context.js';
 import { JSONScalar } from './JSON.js';
 import { mutationResolvers } from './Mutation.js';
@@ -12,7 +13,7 @@ import { userResolvers } from './User.js';
 import { webhookDeliveryResolvers } from './WebhookDelivery.js';
 
 export function createResolvers(deps: NotificationServiceDeps): GraphQLResolverMap<SubgraphContext> {
-  return {
+  const resolvers: Resolvers = {
     DateTime: DateTimeScalar,
     Decimal: DecimalScalar,
     JSON: JSONScalar,
@@ -23,5 +24,6 @@ export function createResolvers(deps: NotificationServiceDeps): GraphQLResolverM
     User: userResolvers(deps),
     PriceAlert: priceAlertResolvers,
     WebhookDelivery: webhookDeliveryResolvers(deps),
-  } as GraphQLResolverMap<SubgraphContext>;
+  };
+  return resolvers as GraphQLResolverMap<SubgraphContext>;
 }

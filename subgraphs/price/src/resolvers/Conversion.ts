@@ -1,8 +1,8 @@
 import { scaledToDecimal } from '../../../../lib/decimal.js';
-import type { Conversion } from '../prices/convert.js';
+import type { ConversionResolvers } from '../generated/resolvers-types.js';
 import type { PriceServiceDeps } from './context.js';
 
-export const conversionResolvers = (deps: PriceServiceDeps) => ({
-  rate: (conversion: Conversion) => scaledToDecimal(conversion.rateScaled),
-  stale: (conversion: Conversion) => Date.now() - conversion.observedAt.getTime() > deps.staleAfterMs,
+export const conversionResolvers = (deps: PriceServiceDeps): ConversionResolvers => ({
+  rate: (conversion) => scaledToDecimal(conversion.rateScaled),
+  stale: (conversion) => Date.now() - conversion.observedAt.getTime() > deps.staleAfterMs,
 });

@@ -1,6 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { AmountScalar, DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
 import type { PriceServiceDeps } from './context.js';
 import { conversionResolvers } from './Conversion.js';
 import { priceResolvers } from './Price.js';
@@ -8,7 +9,7 @@ import { queryResolvers } from './Query.js';
 import { subscriptionResolvers } from './Subscription.js';
 
 export function createResolvers(deps: PriceServiceDeps): GraphQLResolverMap<SubgraphContext> {
-  return {
+  const resolvers: Resolvers = {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
     Decimal: DecimalScalar,
@@ -16,5 +17,6 @@ export function createResolvers(deps: PriceServiceDeps): GraphQLResolverMap<Subg
     Subscription: subscriptionResolvers(deps),
     Price: priceResolvers(deps),
     Conversion: conversionResolvers(deps),
-  } as GraphQLResolverMap<SubgraphContext>;
+  };
+  return resolvers as GraphQLResolverMap<SubgraphContext>;
 }

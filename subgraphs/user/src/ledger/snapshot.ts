@@ -6,6 +6,18 @@ import type { UserServiceDeps } from '../resolvers/context.js';
 
 export const SNAPSHOT_ACCOUNTS_MAX = 10_000;
 
+/** The API's names of the system accounts (the database's are lower case). */
+const SYSTEM_ACCOUNT_NAMES = { external: 'EXTERNAL', market: 'MARKET', retired: 'RETIRED' } as const;
+
+/** One wallet in a snapshot, as `LedgerAccount`'s resolvers receive it: the owner by id, resolved only when asked. */
+export interface LedgerAccountView {
+  walletId: string;
+  ownerId: string | null;
+  systemAccount: (typeof SYSTEM_ACCOUNT_NAMES)[keyof typeof SYSTEM_ACCOUNT_NAMES] | null;
+  currency: Currency;
+  balance: string;
+}
+
 /** Totals and balances from one repeatable-read snapshot, so a transfer is never seen half-applied. */
 export async function ledgerSnapshot({ db }: UserServiceDeps, first: number) {
   if (!Number.isInteger(first) || first < 1 || first > SNAPSHOT_ACCOUNTS_MAX) throw badInput(`first must be between 1 and ${SNAPSHOT_ACCOUNTS_MAX}`, { field: 'first' });
@@ -23,13 +35,15 @@ export async function ledgerSnapshot({ db }: UserServiceDeps, first: number) {
       return {
         takenAt: new Date(String(clock?.taken_at)),
         totals: CURRENCIES.map((currency: Currency) => ({ currency, total: formatAmount(totalOf.get(currency) ?? 0n, currency) })),
-        accounts: accounts.map((wallet) => ({
-          walletId: wallet.id,
-          ownerId: wallet.userId,
-          systemAccount: wallet.systemAccount?.toUpperCase() ?? null,
-          currency: wallet.currency,
-          balance: formatAmount(BigInt(wallet.balance), wallet.currency),
-        })),
+        accounts: accounts.map(
+          (wallet): LedgerAccountView => ({
+            walletId: wallet.id,
+            ownerId: wallet.userId,
+            systemAccount: wallet.systemAccount ? SYSTEM_ACCOUNT_NAMES[wallet.systemAccount] : null,
+            currency: wallet.currency,
+            balance: formatAmount(BigInt(wallet.balance), wallet.currency),
+          }),
+        ),
       };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },

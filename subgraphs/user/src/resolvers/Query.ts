@@ -1,22 +1,22 @@
 import { forbidden, unauthenticated } from '../../../../lib/errors.js';
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleUser, maySee } from '../accounts/visibility.js';
+import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { ledgerSnapshot } from '../ledger/snapshot.js';
 import type { UserServiceDeps } from './context.js';
 
-export const queryResolvers = (deps: UserServiceDeps) => ({
-  async me(_parent: unknown, _args: unknown, { identity }: SubgraphContext) {
+export const queryResolvers = (deps: UserServiceDeps): QueryResolvers => ({
+  async me(_parent, _args, { identity }) {
     if (!identity) throw unauthenticated();
     const user = await findVisibleUser(deps, identity, identity.userId);
     if (!user) throw unauthenticated('This account no longer exists');
     return user;
   },
-  async user(_parent: unknown, { id }: { id: string }, { identity }: SubgraphContext) {
+  async user(_parent, { id }, { identity }) {
     if (!identity) throw unauthenticated();
     if (!maySee(identity, id)) throw forbidden('You can only look up your own account');
     return findVisibleUser(deps, identity, id);
   },
-  ledgerSnapshot(_parent: unknown, { first }: { first: number }, { identity }: SubgraphContext) {
+  ledgerSnapshot(_parent, { first }, { identity }) {
     if (!identity) throw unauthenticated();
     if (identity.role !== 'ADMIN') throw forbidden('The ledger snapshot is for administrators');
     return ledgerSnapshot(deps, first);

@@ -1,9 +1,9 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { forbidden } from '../../../../lib/errors.js';
-import type { Currency } from '../../../../lib/money.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findProfile, maySee } from '../accounts/visibility.js';
 import { type UserRow, wallets } from '../db/schema.js';
+import type { UserResolvers, UserWalletArgs } from '../generated/resolvers-types.js';
 import type { UserServiceDeps } from './context.js';
 
 /**
@@ -24,8 +24,8 @@ function accountHolderOnly<Args, Result>(resolve: (user: UserRow, args: Args) =>
   };
 }
 
-export const userResolvers = (deps: UserServiceDeps) => ({
-  __resolveReference(reference: { id: unknown }, { identity }: SubgraphContext) {
+export const userResolvers = (deps: UserServiceDeps): UserResolvers => ({
+  __resolveReference(reference, { identity }) {
     return findProfile(deps, identity, reference.id);
   },
   email: accountHolderOnly((user) => user.email),
@@ -33,7 +33,7 @@ export const userResolvers = (deps: UserServiceDeps) => ({
   createdAt: accountHolderOnly((user) => user.createdAt),
   // Enum order of `currency` is USD, ETH, CARBON, which is the order the API promises.
   wallets: accountHolderOnly((user) => deps.db.select().from(wallets).where(eq(wallets.userId, user.id)).orderBy(asc(wallets.currency))),
-  wallet: accountHolderOnly(async (user, { currency }: { currency: Currency }) => {
+  wallet: accountHolderOnly(async (user, { currency }: UserWalletArgs) => {
     const [wallet] = await deps.db.select().from(wallets).where(and(eq(wallets.userId, user.id), eq(wallets.currency, currency)));
     return wallet ?? null;
   }),

@@ -1,20 +1,21 @@
 import { eq } from 'drizzle-orm';
 import { formatAmount } from '../../../../lib/money.js';
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleWallet } from '../accounts/visibility.js';
-import { users, type WalletRow } from '../db/schema.js';
+import { users } from '../db/schema.js';
+import type { WalletResolvers } from '../generated/resolvers-types.js';
 import type { UserServiceDeps } from './context.js';
 
-export const walletResolvers = (deps: UserServiceDeps) => ({
-  __resolveReference(reference: { id: unknown }, { identity }: SubgraphContext) {
+export const walletResolvers = (deps: UserServiceDeps): WalletResolvers => ({
+  __resolveReference(reference, { identity }) {
     return findVisibleWallet(deps, identity, reference.id);
   },
-  balance(wallet: WalletRow) {
+  balance(wallet) {
     return formatAmount(BigInt(wallet.balance), wallet.currency);
   },
-  async owner(wallet: WalletRow) {
+  async owner(wallet) {
     if (!wallet.userId) throw new Error(`system wallet ${wallet.id} reached the API`);
     const [user] = await deps.db.select().from(users).where(eq(users.id, wallet.userId));
+    if (!user) throw new Error(`wallet ${wallet.id} has no owner row`);
     return user;
   },
 });

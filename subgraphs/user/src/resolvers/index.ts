@@ -2,6 +2,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { AmountScalar, DateTimeScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleUser } from '../accounts/visibility.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
 import type { UserServiceDeps } from './context.js';
 import type { LiveFeed } from '../../../../lib/events/live-feed.js';
 import { mutationResolvers } from './Mutation.js';
@@ -11,7 +12,7 @@ import { userResolvers } from './User.js';
 import { walletResolvers } from './Wallet.js';
 
 export function createResolvers(deps: UserServiceDeps, feed: LiveFeed): GraphQLResolverMap<SubgraphContext> {
-  return {
+  const resolvers: Resolvers = {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
     Query: queryResolvers(deps),
@@ -21,7 +22,8 @@ export function createResolvers(deps: UserServiceDeps, feed: LiveFeed): GraphQLR
     Wallet: walletResolvers(deps),
     // Owners in a snapshot are shown to an ADMIN only, who may see every user.
     LedgerAccount: {
-      owner: (account: { ownerId: string | null }, _args: unknown, { identity }: SubgraphContext) => (account.ownerId ? findVisibleUser(deps, identity, account.ownerId) : null),
+      owner: (account, _args, { identity }) => (account.ownerId ? findVisibleUser(deps, identity, account.ownerId) : null),
     },
-  } as GraphQLResolverMap<SubgraphContext>;
+  };
+  return resolvers as GraphQLResolverMap<SubgraphContext>;
 }
