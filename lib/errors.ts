@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'QUOTE_EXPIRED',
   'RATE_LIMITED',
   'UPSTREAM_UNAVAILABLE',
+  /** A transaction on chain reverted or was replaced; what it was for was undone (a withdrawal's CARBON given back). */
+  'CHAIN_TRANSACTION_FAILED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -33,6 +35,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   QUOTE_EXPIRED: 409,
   RATE_LIMITED: 429,
   UPSTREAM_UNAVAILABLE: 503,
+  CHAIN_TRANSACTION_FAILED: 409,
   INTERNAL: 500,
 };
 

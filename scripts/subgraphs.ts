@@ -12,7 +12,8 @@ export interface SubgraphModule {
 export const SUBGRAPH_MODULES: Record<string, () => Promise<SubgraphModule>> = {
   user: () => import('../subgraphs/user/src/server.js'),
   price: () => import('../subgraphs/price/src/server.js'),
-  transaction: () => import('../subgraphs/transaction/src/server.js'),
+  // Before the transaction subgraph, which sends withdrawals to it.
   blockchain: () => import('../subgraphs/blockchain/src/server.js'),
+  transaction: () => import('../subgraphs/transaction/src/server.js'),
   notification: () => import('../subgraphs/notification/src/server.js'),
 };

@@ -1,12 +1,12 @@
 import { parseConfig } from '../../lib/config.js';
 import type { EventTransport } from '../../lib/events/transport.js';
-import { silentLogger } from '../../lib/log.js';
+import { type Logger, silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
 import { startAnvil } from '../../scripts/infra/anvil.js';
-import { deployContracts } from '../../scripts/infra/deploy-contracts.js';
+import { type ContractAddresses, deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { createTestDatabase } from './database.js';
 
 export const TEST_SECRETS = {
@@ -43,6 +43,8 @@ export interface Stack {
   subgraphs: Record<string, RunningSubgraph>;
   userUrl: string;
   userDatabaseUrl: string;
+  /** The stack's own anvil and the contracts deployed on it. */
+  chain: { rpcUrl: string; contracts: ContractAddresses };
   /** A GraphQL call through the gateway, signed in when a token is given. */
   graphql<Data = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<Data>>;
   stop(): Promise<void>;
@@ -60,6 +62,8 @@ export interface StackOptions {
    * subgraphs are pointed at that URL; starting and stopping the process is the caller's job.
    */
   external?: Record<string, string>;
+  /** The logger of each process, by name (`gateway`, `user`, …); silent when not given. */
+  logFor?: (service: string) => Logger;
 }
 
 /** A subgraph another process runs: the stack knows where it listens but never stops it. */
@@ -90,13 +94,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const module = await load();
     const server = await module.startFromEnv(
       { ...env, ...serviceUrls, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] },
-      { log: silentLogger, transport: options.transport },
+      { log: options.logFor?.(name) ?? silentLogger, transport: options.transport },
     );
     subgraphs[name] = { server, url: server.url, databaseUrl: database.url };
     serviceUrls[`${name.toUpperCase()}_SERVICE_URL`] = new URL(server.url).origin;
   }
   const urls = Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-  const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', ...urls }), { log: silentLogger });
+  const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...urls }), {
+    log: options.logFor?.('gateway') ?? silentLogger,
+  });
   const user = subgraphs.user as RunningSubgraph;
   return {
     gatewayUrl: gateway.url,
@@ -104,6 +110,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs,
     userUrl: user.url,
     userDatabaseUrl: user.databaseUrl,
+    chain: { rpcUrl: anvil.rpcUrl, contracts },
     graphql: (query, variables, token) => postGraphQL(gateway.url, query, variables, token ? { authorization: `Bearer ${token}` } : {}),
     async stop() {
       await gateway.stop();

@@ -51,6 +51,8 @@ const blockchainSettingsSchema = z
     SIWE_DOMAIN: z.string().min(1).default('127.0.0.1:4000'),
     SIWE_URI: z.url({ message: 'must be a URL' }).default('http://127.0.0.1:4000'),
     SIWE_CHALLENGE_TTL_SECONDS: positiveInt(300).pipe(z.number().max(3600, 'must be at most 3600')),
+    /** How often queued retirements are recorded on chain and deposits swept. */
+    CHAIN_WORK_INTERVAL_MS: positiveInt(1_000),
     INDEXER_ENABLED: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   });
 
@@ -91,6 +93,7 @@ export const blockchainConfigSchema = (defaultPort: number) =>
         indexerPollIntervalMs: settings.INDEXER_POLL_INTERVAL_MS,
         indexerBlockRange: settings.INDEXER_BLOCK_RANGE,
         indexerEnabled: settings.INDEXER_ENABLED === 'true',
+        chainWorkIntervalMs: settings.CHAIN_WORK_INTERVAL_MS,
         indexerStartBlock: settings.INDEXER_START_BLOCK,
         gasFundingEth: settings.CUSTODY_GAS_FUNDING_ETH ?? (production ? '0' : '1'),
         siwe: { domain: settings.SIWE_DOMAIN, uri: settings.SIWE_URI, challengeTtlSeconds: settings.SIWE_CHALLENGE_TTL_SECONDS },

@@ -1,12 +1,17 @@
 import { fileURLToPath } from 'node:url';
+import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
 import { parseConfig } from '../../../lib/config.js';
+import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { type BackgroundTask, readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { createChain } from './chain/clients.js';
 import { createCustody } from './chain/custody.js';
 import { KeyedLock } from './chain/keyed-lock.js';
 import { Sender } from './chain/sender.js';
+import { startDepositSweeper } from './chain/deposits.js';
+import { queueRetirement, startRetirementRecorder } from './chain/retirements.js';
 import { startTracker } from './chain/tracker.js';
+import { withdrawalRoute } from './chain/withdrawals.js';
 import { type BlockchainConfig, blockchainConfigSchema } from './config.js';
 import * as schema from './db/schema.js';
 import { startIndexer } from './indexer/indexer.js';
@@ -26,19 +31,33 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
       schema,
       typeDefs,
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
-      setup(runtime) {
+      async setup(runtime) {
         const chain = createChain(config, runtime.log);
         const sender = new Sender(chain, runtime.db);
         const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth });
-        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, custody, userLocks: new KeyedLock(), siwe: config.siwe };
         const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.trackerPollIntervalMs });
-        const tasks: BackgroundTask[] = [tracker];
+        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, userLocks: new KeyedLock(), siwe: config.siwe };
+        const retirements = await startDurableConsumer({
+          transport: runtime.transport,
+          db: runtime.db,
+          name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.retirements`,
+          topics: ['transaction.status'],
+          log: runtime.log,
+          apply: (envelope, tx) => queueRetirement(deps, envelope, tx),
+        });
+        const tasks: BackgroundTask[] = [
+          { stop: () => retirements.close() },
+          startRetirementRecorder(deps, { intervalMs: config.chainWorkIntervalMs }),
+          startDepositSweeper(deps, { intervalMs: config.chainWorkIntervalMs }),
+          tracker,
+        ];
         if (config.indexerEnabled) {
           tasks.push(
             startIndexer({ chain, db: runtime.db, custody, blockRange: config.indexerBlockRange, startBlock: BigInt(config.indexerStartBlock), pollIntervalMs: config.indexerPollIntervalMs }),
           );
         }
-        return { resolvers: createResolvers(deps), tasks };
+        const internalRoutes = { [`POST ${WITHDRAWAL_PATH}`]: withdrawalRoute(deps) };
+        return { resolvers: createResolvers(deps), tasks, internalRoutes };
       },
     },
     config,

@@ -11,6 +11,7 @@ export const transactionConfigSchema = (defaultPort: number) =>
       .object({
         USER_SERVICE_URL: serviceUrl('http://127.0.0.1:4001'),
         PRICE_SERVICE_URL: serviceUrl('http://127.0.0.1:4003'),
+        BLOCKCHAIN_SERVICE_URL: serviceUrl('http://127.0.0.1:4004'),
         INTERNAL_TIMEOUT_MS: positiveInt(5_000),
         QUOTE_TTL_SECONDS: positiveInt(30).pipe(z.number().max(300, 'must be at most 300')),
         /** The development faucet: on by default only in development, off in production unless set. */

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../lib/config.js';
+import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { startLiveFeed } from '../../../lib/events/live-feed.js';
 import { InternalClient } from '../../../lib/internal-client.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
@@ -9,6 +10,7 @@ import * as schema from './db/schema.js';
 import type { TransactionServiceDeps } from './resolvers/context.js';
 import { createResolvers } from './resolvers/index.js';
 import { startRecovery } from './workflows/recovery.js';
+import { creditChainDeposit } from './workflows/withdrawal.js';
 
 export const SERVICE = 'transaction';
 export const DEFAULT_PORT = 4002;
@@ -34,13 +36,23 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           log: runtime.log,
           users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
           prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
+          // A withdrawal waits for its mint to be mined (up to 10 s) before the blockchain subgraph answers.
+          blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000),
           internalSecret: config.GATEWAY_SECRET,
           quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
           faucet: { enabled: config.faucetEnabled, depositMaxMinor: FAUCET_DEPOSIT_MAX_MINOR },
           feed,
         };
+        const chainDeposits = await startDurableConsumer({
+          transport: runtime.transport,
+          db: runtime.db,
+          name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.chain-deposits`,
+          topics: ['blockchain.event'],
+          log: runtime.log,
+          apply: (envelope) => creditChainDeposit(deps, envelope),
+        });
         const recovery = startRecovery(deps, { intervalMs: config.RECOVERY_INTERVAL_MS, batchSizeMax: config.RECOVERY_BATCH_SIZE, leaseMs: 30_000, retryDelayMaxMs: 60_000 });
-        return { resolvers: createResolvers(deps), tasks: [recovery, feed] };
+        return { resolvers: createResolvers(deps), tasks: [{ stop: () => chainDeposits.close() }, recovery, feed] };
       },
     },
     config,

@@ -53,7 +53,7 @@ const QUOTE = /* GraphQL */ `mutation ($input: QuoteCarbonPurchaseInput!) { quot
 const PURCHASE = /* GraphQL */ `mutation ($input: PurchaseCarbonCreditsInput!, $key: String!) {
   purchaseCarbonCredits(input: $input, idempotencyKey: $key) { id status purchase { tonnes pricePerTonne totalUsd } } }`;
 const RETIRE = /* GraphQL */ `mutation ($input: RetireCarbonCreditsInput!, $key: String!) {
-  retireCarbonCredits(input: $input, idempotencyKey: $key) { id status retirement { id tonnes kilograms beneficiary message retiredAt chainTransactionHash } } }`;
+  retireCarbonCredits(input: $input, idempotencyKey: $key) { id status retirement { id tonnes kilograms beneficiary message retiredAt } } }`;
 
 beforeAll(async () => {
   stack = await startStack({ serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, transaction: { QUOTE_TTL_SECONDS: '2' } } });
@@ -259,7 +259,7 @@ describe('carbon credits', () => {
     const retired = await stack.graphql(RETIRE, { input: { amount: '1.25', beneficiary: '  Acme Ltd  ', message: 'Offsetting 2026 travel' }, key: key() }, buyer.token);
     expect(retired.data?.retireCarbonCredits).toMatchObject({
       status: 'COMPLETED',
-      retirement: { tonnes: '1.250000000000000000', kilograms: '1250', beneficiary: 'Acme Ltd', message: 'Offsetting 2026 travel', chainTransactionHash: null },
+      retirement: { tonnes: '1.250000000000000000', kilograms: '1250', beneficiary: 'Acme Ltd', message: 'Offsetting 2026 travel' },
     });
     expect(await balances(buyer)).toMatchObject({ CARBON: '1.250000000000000000' });
     const listed = await stack.graphql(/* GraphQL */ `{ me { retirements { edges { node { tonnes beneficiary } } } } }`, {}, buyer.token);
@@ -268,6 +268,9 @@ describe('carbon credits', () => {
     expect(overdraw.errors?.[0]?.extensions?.code).toBe('INSUFFICIENT_FUNDS');
     const noBeneficiary = await stack.graphql(RETIRE, { input: { amount: '1', beneficiary: ' ' }, key: key() }, buyer.token);
     expect(noBeneficiary.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'beneficiary' });
+    // 65 characters, 130 bytes: more than the certificate on chain holds.
+    const longBeneficiary = await stack.graphql(RETIRE, { input: { amount: '1', beneficiary: 'é'.repeat(65) }, key: key() }, buyer.token);
+    expect(longBeneficiary.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'beneficiary' });
   });
 });
 

@@ -16,6 +16,8 @@ export interface SendRequest {
   signer: HDAccount;
   kind: ChainTransactionKind;
   userId: string | null;
+  /** The platform record this transaction is for (a withdrawal, retirement or deposit id). */
+  reference?: string;
   to: Address;
   data?: Hex;
   value?: bigint;
@@ -113,7 +115,7 @@ export class Sender {
   async #record(request: SendRequest, fields: Partial<ChainTransactionRow> & Pick<ChainTransactionRow, 'status'>): Promise<ChainTransactionRow> {
     const [row] = await this.db
       .insert(chainTransactions)
-      .values({ kind: request.kind, userId: request.userId, signer: request.signer.address, ...fields })
+      .values({ kind: request.kind, userId: request.userId, reference: request.reference ?? null, signer: request.signer.address, ...fields })
       .returning();
     return row as ChainTransactionRow;
   }

@@ -15,7 +15,13 @@ const TRACK_BATCH_SIZE_MAX = 100;
  * deep, FAILED with the decoded revert reason when it reverted, REPLACED when its nonce was used by another
  * transaction, and back to SUBMITTED when a reorg took its block away.
  */
-export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typeof schema>; pollIntervalMs: number }): BackgroundTask & { pass(): Promise<void> } {
+export interface Tracker extends BackgroundTask {
+  pass(): Promise<void>;
+  /** Settles one transaction now (after its caller saw its receipt) rather than at the next pass. */
+  settleNow(id: string): Promise<ChainTransactionRow>;
+}
+
+export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typeof schema>; pollIntervalMs: number }): Tracker {
   const { chain, db } = options;
   let stopped = false;
   let running: Promise<void> | null = null;
@@ -74,8 +80,17 @@ export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typ
   }
   schedule();
 
+  async function settleNow(id: string): Promise<ChainTransactionRow> {
+    const read = async () => (await db.select().from(chainTransactions).where(eq(chainTransactions.id, id)))[0] as ChainTransactionRow;
+    const row = await read();
+    if (row.status !== 'SUBMITTED' && row.status !== 'MINED') return row;
+    await chain.call('settle a transaction', async () => settle(row, await chain.publicClient.getBlockNumber({ cacheTime: 0 })));
+    return read();
+  }
+
   return {
     pass,
+    settleNow,
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -1,20 +1,30 @@
 import { eq } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
+import { badInput } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/ids.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import { type BlockchainServiceDeps, signedIn } from './context.js';
 
-/** A transaction its user or an ADMIN may see; anyone else gets null, as if it did not exist. */
-export async function visibleChainTransaction(deps: BlockchainServiceDeps, identity: Identity | null, id: unknown): Promise<ChainTransactionRow | null> {
+const HASH_PATTERN = /^0x[0-9a-fA-F]{64}$/;
+
+/** A transaction its user or an ADMIN may see, by id or hash; anyone else gets null, as if it did not exist. */
+export async function visibleChainTransaction(deps: BlockchainServiceDeps, identity: Identity | null, key: { id?: unknown; hash?: unknown }): Promise<ChainTransactionRow | null> {
   const caller = signedIn(identity);
-  if (!isUuid(id)) return null;
-  const [row] = await deps.db.select().from(chainTransactions).where(eq(chainTransactions.id, id));
+  let condition;
+  if (key.id != null) {
+    if (!isUuid(key.id)) return null;
+    condition = eq(chainTransactions.id, key.id);
+  } else {
+    if (typeof key.hash !== 'string' || !HASH_PATTERN.test(key.hash)) throw badInput('hash must be 0x and 64 hex digits', { field: 'hash' });
+    condition = eq(chainTransactions.hash, key.hash.toLowerCase());
+  }
+  const [row] = await deps.db.select().from(chainTransactions).where(condition);
   if (!row || (caller.role !== 'ADMIN' && row.userId !== caller.userId)) return null;
   return row;
 }
 
 export const chainTransactionResolvers = (deps: BlockchainServiceDeps) => ({
-  __resolveReference: (reference: { id: unknown }, { identity }: SubgraphContext) => (identity ? visibleChainTransaction(deps, identity, reference.id) : null),
+  __resolveReference: (reference: { id: unknown }, { identity }: SubgraphContext) => (identity ? visibleChainTransaction(deps, identity, { id: reference.id }) : null),
   blockNumber: (row: ChainTransactionRow) => row.blockNumber?.toString() ?? null,
 });

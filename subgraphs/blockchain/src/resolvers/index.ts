@@ -6,6 +6,7 @@ import { chainTransactionResolvers } from './ChainTransaction.js';
 import type { BlockchainServiceDeps } from './context.js';
 import { mutationResolvers } from './Mutation.js';
 import { queryResolvers } from './Query.js';
+import { retirementResolvers } from './Retirement.js';
 import { userResolvers } from './User.js';
 
 export function createResolvers(deps: BlockchainServiceDeps): GraphQLResolverMap<SubgraphContext> {
@@ -18,5 +19,6 @@ export function createResolvers(deps: BlockchainServiceDeps): GraphQLResolverMap
     ChainAccount: chainAccountResolvers(deps),
     StakePosition: stakePositionResolvers(deps),
     ChainTransaction: chainTransactionResolvers(deps),
+    Retirement: retirementResolvers(deps),
   } as GraphQLResolverMap<SubgraphContext>;
 }

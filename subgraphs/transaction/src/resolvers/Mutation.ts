@@ -2,6 +2,7 @@ import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js'
 import { quoteCarbonPurchase, purchaseCarbonCredits, retireCarbonCredits, supplyMarket } from '../workflows/carbon.js';
 import { signedIn } from '../workflows/context.js';
 import { deposit, pay, transfer } from '../workflows/money-movements.js';
+import { withdrawCarbon } from '../workflows/withdrawal.js';
 import type { TransactionServiceDeps } from './context.js';
 
 type Args<Input> = { input: Input; idempotencyKey: string };
@@ -21,4 +22,6 @@ export const mutationResolvers = (deps: TransactionServiceDeps) => ({
     retireCarbonCredits(deps, signedIn(identity), input, idempotencyKey),
   supplyMarket: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof supplyMarket>[2]>, { identity }: SubgraphContext) =>
     supplyMarket(deps, signedIn(identity), input, idempotencyKey),
+  withdrawCarbon: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof withdrawCarbon>[2]>, { identity }: SubgraphContext) =>
+    withdrawCarbon(deps, signedIn(identity), input, idempotencyKey),
 });

@@ -23,6 +23,10 @@ export const transactionResolvers = (deps: TransactionServiceDeps) => ({
           priceSource: row.priceSource ?? 'unknown',
         }
       : null,
+  withdrawal: (row: TransactionRow) =>
+    row.type === 'WITHDRAWAL' && row.toAddress
+      ? { toAddress: row.toAddress, chainTransaction: row.chainTransactionId ? { __typename: 'ChainTransaction', id: row.chainTransactionId } : null }
+      : null,
   async retirement(row: TransactionRow) {
     if (row.type !== 'RETIREMENT' || row.status !== 'COMPLETED') return null;
     const [retirement] = await deps.db.select().from(retirements).where(eq(retirements.id, row.id));

@@ -10,8 +10,15 @@ import { type QuoteRow, quotes, type TransactionRow } from '../db/schema.js';
 import { checkIdempotencyKey, checkText, type WorkflowDeps } from './context.js';
 import { replayOf, resultOf, runTransaction } from './engine.js';
 
-const BENEFICIARY_LENGTH_MAX = 200;
-const RETIREMENT_MESSAGE_LENGTH_MAX = 500;
+/** What CarbonToken.retire stores on the certificate, in bytes of UTF-8 (BENEFICIARY_BYTES_MAX, MESSAGE_BYTES_MAX). */
+const BENEFICIARY_BYTES_MAX = 128;
+const RETIREMENT_MESSAGE_BYTES_MAX = 512;
+
+function checkCertificateText(value: string | null, field: string, bytesMax: number): void {
+  if (value !== null && Buffer.byteLength(value, 'utf8') > bytesMax) {
+    throw badInput(`${field} must be at most ${bytesMax} bytes of UTF-8: the certificate on chain holds no more`, { field });
+  }
+}
 /** 10^(PRICE_SCALE + CARBON scale − USD scale): turns tonnes × price into cents. */
 const CENTS_DIVISOR = 10n ** BigInt(PRICE_SCALE + SCALE.CARBON - SCALE.USD);
 
@@ -150,8 +157,10 @@ export async function retireCarbonCredits(
 ): Promise<TransactionRow> {
   checkIdempotencyKey(idempotencyKey);
   const amountMinor = parseAmount(input.amount, 'CARBON');
-  const beneficiary = checkText(input.beneficiary, 'beneficiary', BENEFICIARY_LENGTH_MAX, true) as string;
-  const message = checkText(input.message, 'message', RETIREMENT_MESSAGE_LENGTH_MAX, false);
+  const beneficiary = checkText(input.beneficiary, 'beneficiary', BENEFICIARY_BYTES_MAX, true) as string;
+  const message = checkText(input.message, 'message', RETIREMENT_MESSAGE_BYTES_MAX, false);
+  checkCertificateText(beneficiary, 'beneficiary', BENEFICIARY_BYTES_MAX);
+  checkCertificateText(message, 'message', RETIREMENT_MESSAGE_BYTES_MAX);
   return resultOf(
     await runTransaction(deps, {
       type: 'RETIREMENT',

@@ -10,6 +10,7 @@ import type { Logger } from '../../../../lib/log.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type * as schema from '../db/schema.js';
 import { retirements, type TransactionRow, transactions } from '../db/schema.js';
+import { sendWithdrawal } from './withdrawal.js';
 
 export type TransactionDb = PostgresJsDatabase<typeof schema>;
 
@@ -17,6 +18,8 @@ export interface EngineDeps {
   db: TransactionDb;
   /** The user subgraph, which owns balances and applies postings. */
   users: InternalClient;
+  /** The blockchain subgraph, which mints withdrawals. */
+  blockchain: InternalClient;
   log: Logger;
 }
 
@@ -74,9 +77,9 @@ async function existingFor(db: TransactionDb, initiatorId: string, idempotencyKe
   return existing;
 }
 
-type Outcome = { kind: 'applied' } | { kind: 'refused'; error: AppError } | { kind: 'unknown'; reason: string };
+export type Outcome = { kind: 'applied' } | { kind: 'refused'; error: AppError } | { kind: 'unknown'; reason: string };
 
-async function applyPosting(deps: EngineDeps, posting: PostingRequest): Promise<Outcome> {
+export async function applyPosting(deps: EngineDeps, posting: PostingRequest): Promise<Outcome> {
   try {
     await deps.users.post<PostingResult>(POSTING_PATH, posting);
     return { kind: 'applied' };
@@ -103,10 +106,12 @@ export async function drive(deps: EngineDeps, row: TransactionRow, retryDelaysMs
     deps.log.warn({ transactionId: row.id, reason: outcome.reason }, 'posting outcome unknown; left PENDING for recovery');
     return row;
   }
+  // A withdrawal's debit is only its first step; the chain decides the outcome.
+  if (outcome.kind === 'applied' && row.type === 'WITHDRAWAL') return sendWithdrawal(deps, row);
   return finish(deps, row, outcome);
 }
 
-async function finish(deps: EngineDeps, row: TransactionRow, outcome: Exclude<Outcome, { kind: 'unknown' }>): Promise<TransactionRow> {
+export async function finish(deps: EngineDeps, row: TransactionRow, outcome: Exclude<Outcome, { kind: 'unknown' }>): Promise<TransactionRow> {
   return deps.db.transaction(async (tx) => {
     const completed = outcome.kind === 'applied';
     const [finished] = await tx
@@ -150,6 +155,9 @@ export function transactionStatusEvent(row: TransactionRow) {
     amountMinor: row.amount,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
+    // What the blockchain subgraph writes on the certificate on chain.
+    ...(row.type === 'RETIREMENT' && row.details ? { retirement: { beneficiary: row.details.beneficiary ?? '', message: row.details.message ?? null } } : {}),
+    ...(row.type === 'WITHDRAWAL' ? { toAddress: row.toAddress, chainTransactionId: row.chainTransactionId } : {}),
   });
 }
 

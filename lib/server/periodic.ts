@@ -1,0 +1,56 @@
+import type { Logger } from '../log.js';
+import type { BackgroundTask } from './service.js';
+
+export interface PeriodicOptions<Result> {
+  /** Named in the warning a failed pass logs. */
+  what: string;
+  intervalMs: number;
+  /** Before the first pass; the interval by default. */
+  firstDelayMs?: number;
+  log: Logger;
+  /** One pass; `stopped()` turns true when the task is stopping, so a long pass can end early. */
+  pass(stopped: () => boolean): Promise<Result>;
+}
+
+export interface PeriodicTask<Result> extends BackgroundTask {
+  /** One pass now, after any pass under way (tests, and callers that need the effect at once). */
+  runOnce(): Promise<Result>;
+}
+
+/**
+ * A pass every `intervalMs`, never two at once: the next is scheduled when the previous ends, a failed pass is
+ * logged and retried at the next tick, and `stop()` waits for the pass under way. Timers do not hold the
+ * process open.
+ */
+export function startPeriodic<Result>(options: PeriodicOptions<Result>): PeriodicTask<Result> {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const isStopped = () => stopped;
+
+  const runOnce = (): Promise<Result> => {
+    const pass = running.catch(() => {}).then(() => options.pass(isStopped));
+    running = pass.catch(() => {});
+    return pass;
+  };
+
+  function schedule(delayMs: number) {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((error: unknown) => options.log.warn({ err: error instanceof Error ? error.message : String(error) }, `${options.what} failed; will retry`))
+        .finally(() => schedule(options.intervalMs));
+    }, delayMs);
+    timer.unref();
+  }
+  schedule(options.firstDelayMs ?? options.intervalMs);
+
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
