@@ -72,7 +72,7 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
       CONTRACT_ADDRESSES: JSON.stringify(contracts),
     };
     const subgraphUrls = await startSubgraphs(server, env, running);
-    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', ...subgraphUrls }), { log: silentLogger });
+    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...subgraphUrls }), { log: silentLogger });
     running.push(gateway);
     const transactionUrl = subgraphUrls.TRANSACTION_SUBGRAPH_URL;
     if (!transactionUrl) throw new Error('the transaction subgraph did not start');

@@ -75,7 +75,7 @@ async function startAll(): Promise<void> {
     serviceUrls[`${upperName}_SERVICE_URL`] = new URL(started.url).origin;
     subgraphUrls[`${upperName}_SUBGRAPH_URL`] = started.url;
   }
-  gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', ...subgraphUrls }), { log: silentLogger });
+  gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...subgraphUrls }), { log: silentLogger });
   running.push(gateway);
   send({ kind: 'ready', gatewayUrl: gateway.url, pid: process.pid, subgraphs: Object.keys(SUBGRAPH_MODULES) });
 }

@@ -10,6 +10,8 @@ export const gatewayConfigSchema = z
   .object({
     ...commonConfigShape,
     PORT: port(4000),
+    /** Where /metrics is served: a port of its own, never the public one (README, Operations). */
+    METRICS_PORT: port(9400),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     /** Where each subgraph listens, when not where the committed supergraph says (e.g. inside docker-compose). */
     USER_SUBGRAPH_URL: subgraphUrl,

@@ -14,6 +14,7 @@ import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
 import { depthLimitRule } from './limits.js';
+import { createGatewayMetrics } from './metrics.js';
 import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
@@ -43,6 +44,8 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
 };
 
 export interface RunningGateway extends RunningServer {
+  /** Where Prometheus scrapes the gateway: METRICS_PORT, not the public port. */
+  metricsUrl: string;
   /** How many upstream subscriptions to subgraphs are open (identical client subscriptions share one). */
   subscriptionStats(): { upstreams: number; upstreamConnections: number };
 }
@@ -61,7 +64,10 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   // the library reads only this variable, so it is set here, once, before the gateway is made.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   // One data source per subgraph, shared by queries (ApolloGateway) and subscriptions (their entity fetches).
-  const dataSources = Object.fromEntries(subgraphs.map(({ name, url }) => [name, new SubgraphSource(name, url, config.SUBGRAPH_TIMEOUT_MS)]));
+  const observability = createGatewayMetrics(log);
+  const dataSources = Object.fromEntries(
+    subgraphs.map(({ name, url }) => [name, new SubgraphSource(name, url, config.SUBGRAPH_TIMEOUT_MS, observability.observeFetch(name))]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name }) => {
@@ -78,6 +84,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
     plugins: [
       subscriptionsOverWebSocketOnly,
+      observability.metrics.graphqlPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
@@ -115,6 +122,12 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     sendJson(response, 404, { error: 'not found' });
   }
 
+  observability.observeSubscriptions(() => ({
+    upstreams: subscriptions.upstreams.openCount,
+    upstreamConnections: subscriptions.upstreams.clientCount,
+    clientConnections: subscriptions.clientConnections(),
+  }));
+  const metricsServer = await observability.serve({ host: config.HOST, port: config.METRICS_PORT });
   const port = await listen(httpServer, handle, { host: config.HOST, port: config.PORT, log });
   log.info({ port, subgraphs: subgraphs.map((subgraph) => subgraph.name) }, 'gateway listening');
 
@@ -122,8 +135,9 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   return {
     url: `http://${config.HOST}:${port}/graphql`,
     port,
+    metricsUrl: metricsServer.url,
     subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount, upstreamConnections: subscriptions.upstreams.clientCount }),
     // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains.
-    stop: () => (stopping ??= subscriptions.stop().then(() => apollo.stop())),
+    stop: () => (stopping ??= subscriptions.stop().then(() => apollo.stop()).then(() => metricsServer.stop())),
   };
 }

@@ -12,10 +12,23 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly name: string,
     url: string,
     timeoutMs: number,
+    /** Told how each fetch went: its HTTP status class (`2xx`, `4xx`, `5xx`) or `unreachable`, and how long it took. */
+    onFetch: (outcome: string, durationSeconds: number) => void = () => {},
   ) {
     super({
       url,
-      fetcher: (input, init) => fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }) as never,
+      fetcher: (async (input: string, init: RequestInit) => {
+        const startedMs = performance.now();
+        const seconds = () => (performance.now() - startedMs) / 1000;
+        try {
+          const response = await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+          onFetch(`${Math.floor(response.status / 100)}xx`, seconds());
+          return response;
+        } catch (error) {
+          onFetch('unreachable', seconds());
+          throw error;
+        }
+      }) as never,
     });
   }
 

@@ -1,8 +1,8 @@
-import { type Consumer, type EachMessagePayload, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
+import { type Admin, type Consumer, type EachMessagePayload, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
 import { createLogger, type Logger } from '../log.js';
 import { REQUEST_ID_KAFKA_HEADER, runWithRequestId, validRequestId } from '../request-id.js';
-import { type Envelope, PoisonMessageError, parseEnvelope } from './envelope.js';
-import type { EventMetadata, EventTransport, SubscribeOptions, Subscription } from './transport.js';
+import { type Envelope, PoisonMessageError, parseEnvelope, type Topic } from './envelope.js';
+import type { EventMetadata, EventTransport, SubscribeOptions, Subscription, TopicLag } from './transport.js';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -30,6 +30,8 @@ const CONSUMER_RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxR
  * later, rather than hanging it: kafkajs's default for idempotent producers is to retry forever.
  */
 const PRODUCER_RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 5_000, retries: 6 } as const;
+/** Lag is read for metrics at scrape time: a broker that does not answer soon is reported on the next scrape. */
+const ADMIN_RETRY = { initialRetryTime: 100, retries: 1 } as const;
 /** kafkajs warns that bounded retries weaken exactly-once; we need at-least-once, and consumers dedupe by event id. */
 const ACCEPTED_KAFKAJS_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 /** All in-sync replicas: `publish` resolves only when the envelopes are durable (transport.ts). */
@@ -55,6 +57,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     retry: PRODUCER_RETRY,
   });
   let producerConnecting: Promise<void> | undefined;
+  let admin: { client: Admin; connecting: Promise<void> } | undefined;
   const subscriptions = new Set<Subscription>();
   let closing: Promise<void> | undefined;
 
@@ -71,6 +74,17 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     return producerConnecting;
   }
 
+  /** One admin client for the lag of every subscription, connected at the first scrape that asks. */
+  async function connectAdmin(): Promise<Admin> {
+    if (!admin) {
+      const client = kafka.admin({ retry: ADMIN_RETRY });
+      admin = { client, connecting: client.connect() };
+      admin.connecting.catch(() => (admin = undefined));
+    }
+    await admin.connecting;
+    return admin.client;
+  }
+
   return {
     async publish(envelopes, metadata) {
       assertOpen();
@@ -81,13 +95,14 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
 
     async subscribe(subscribeOptions) {
       assertOpen();
-      const subscription = await startSubscription(kafka, subscribeOptions, topicPrefix, log);
+      const subscription = await startSubscription(kafka, subscribeOptions, topicPrefix, log, connectAdmin);
       if (closing) {
         await subscription.close();
         assertOpen();
       }
       subscriptions.add(subscription);
       return {
+        lag: () => subscription.lag(),
         async close() {
           subscriptions.delete(subscription);
           await subscription.close();
@@ -100,6 +115,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
         await Promise.allSettled([...subscriptions].map((subscription) => subscription.close()));
         subscriptions.clear();
         if (producerConnecting) await producerConnecting.then(() => producer.disconnect()).catch(() => {});
+        if (admin) await admin.connecting.then(() => admin?.client.disconnect()).catch(() => {});
       })();
       return closing;
     },
@@ -120,7 +136,13 @@ function toTopicMessages(envelopes: readonly Envelope[], metadata: readonly Even
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
-async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicPrefix: string, log: Logger): Promise<Subscription> {
+async function startSubscription(
+  kafka: Kafka,
+  options: SubscribeOptions,
+  topicPrefix: string,
+  log: Logger,
+  connectAdmin: () => Promise<Admin>,
+): Promise<Required<Subscription>> {
   const topics = options.topics.map((topic) => topicPrefix + topic);
 
   const consumer = kafka.consumer({
@@ -181,7 +203,29 @@ async function startSubscription(kafka: Kafka, options: SubscribeOptions, topicP
       closing ??= consumer.disconnect();
       return closing;
     },
+    lag: async () => groupLag(await connectAdmin(), options, topicPrefix),
   };
+}
+
+/**
+ * Per topic, the messages after the group's committed offset up to the high watermark, over all partitions.
+ * A partition the group never committed counts from its start for a durable consumer (it will read all of it),
+ * and as nothing for a live feed (it starts at the end).
+ */
+async function groupLag(admin: Admin, options: SubscribeOptions, topicPrefix: string): Promise<TopicLag[]> {
+  const committed = await admin.fetchOffsets({ groupId: options.groupId, topics: options.topics.map((topic) => topicPrefix + topic) });
+  return Promise.all(
+    committed.map(async ({ topic, partitions }) => {
+      const ends = await admin.fetchTopicOffsets(topic);
+      let messages = 0n;
+      for (const end of ends) {
+        const offset = partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';
+        const from = offset !== '-1' ? offset : options.fromBeginning ? end.low : end.high;
+        if (BigInt(end.high) > BigInt(from)) messages += BigInt(end.high) - BigInt(from);
+      }
+      return { topic: topic.slice(topicPrefix.length) as Topic, messages: Number(messages) };
+    }),
+  );
 }
 
 /**

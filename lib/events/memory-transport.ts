@@ -1,5 +1,5 @@
 import { runWithRequestId } from '../request-id.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, Topic } from './envelope.js';
 import type { EventMetadata, EventTransport, SubscribeOptions, Subscription } from './transport.js';
 
 /** Envelopes kept for groups that subscribe `fromBeginning` later in the same process. */
@@ -78,6 +78,11 @@ export function createMemoryTransport(): EventTransport {
         }
       }
       return {
+        async lag() {
+          const pending = new Map<Topic, number>(options.topics.map((topic) => [topic, 0]));
+          for (const { envelope } of member.queue) pending.set(envelope.type, (pending.get(envelope.type) ?? 0) + 1);
+          return [...pending].map(([topic, messages]) => ({ topic, messages }));
+        },
         async close() {
           member.closed = true;
           const remaining = (groups.get(options.groupId) ?? []).filter((other) => other !== member);

@@ -77,6 +77,14 @@ export async function pruneProcessedEvents(db: postgres.Sql, retentionDays = PRO
   return deleted.count;
 }
 
+/** Events committed but not yet published, and how long the oldest has waited (0 when none): for metrics. */
+export async function outboxBacklog(db: postgres.Sql): Promise<{ unsent: number; oldestUnsentAgeSeconds: number }> {
+  // The partial index on unsent rows keeps this cheap however large the sent history is.
+  const [row] = await db<{ unsent: number; age: number | null }[]>`
+    select count(*)::int as unsent, extract(epoch from now() - min(created_at))::float8 as age from outbox where sent_at is null`;
+  return { unsent: row?.unsent ?? 0, oldestUnsentAgeSeconds: Math.max(0, row?.age ?? 0) };
+}
+
 /**
  * Publishes committed outbox rows in order and marks them sent. One relay per database publishes at a time
  * (a transaction-scoped advisory lock), so per-key order holds even with several instances running.

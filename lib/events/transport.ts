@@ -41,4 +41,11 @@ export interface SubscribeOptions {
 
 export interface Subscription {
   close(): Promise<void>;
+  /** Messages published to each topic that this subscription's group has not yet handled (for metrics). */
+  lag?(): Promise<TopicLag[]>;
+}
+
+export interface TopicLag {
+  topic: Topic;
+  messages: number;
 }

@@ -7,10 +7,12 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { InternalCredential } from '../auth/internal-credential.js';
 import { connectDatabase, DEFAULT_DATABASE_LIMITS, runMigrations } from '../db.js';
 import { createEventTransport } from '../events/create-transport.js';
-import { startOutboxRelay } from '../events/outbox.js';
+import { type GroupLag, withLagTracking } from '../events/consumer-lag.js';
+import { outboxBacklog, startOutboxRelay } from '../events/outbox.js';
 import type { EventTransport } from '../events/transport.js';
 import { createLogger, type Logger } from '../log.js';
 import type { SubgraphConfig } from '../service-config.js';
+import { ServiceMetrics } from './metrics.js';
 import { type InternalRoute, type RunningServer, type SubgraphContext, startSubgraphServer } from './subgraph-server.js';
 
 /** Everything a subgraph's code runs on, made once at start. */
@@ -73,7 +75,16 @@ export async function startSubgraphService<Schema extends Record<string, unknown
     options.transport ??
     (await createEventTransport({ brokers: config.KAFKA_BROKERS, clientId: definition.service, topicPrefix: config.KAFKA_TOPIC_PREFIX, log }));
   const relay = await startOutboxRelay({ sql: database.sql, transport, log });
-  const runtime: ServiceRuntime<Schema> = { db: database.db, sql: database.sql, transport, credential: new InternalCredential(config.GATEWAY_SECRET), log };
+  const metrics = new ServiceMetrics(definition.service, log);
+  const consumers = withLagTracking(transport);
+  observeEvents(metrics, database.sql, consumers.lag);
+  const runtime: ServiceRuntime<Schema> = {
+    db: database.db,
+    sql: database.sql,
+    transport: consumers.transport,
+    credential: new InternalCredential(config.GATEWAY_SECRET),
+    log,
+  };
   const parts = await definition.setup(runtime);
   const tasks = parts.tasks ?? [];
   return startSubgraphServer({
@@ -82,6 +93,7 @@ export async function startSubgraphService<Schema extends Record<string, unknown
     resolvers: parts.resolvers,
     credential: runtime.credential,
     log,
+    metrics,
     host: config.HOST,
     port: config.PORT,
     internalRoutes: parts.internalRoutes,
@@ -92,5 +104,25 @@ export async function startSubgraphService<Schema extends Record<string, unknown
       if (!options.transport) await transport.close();
       await database.close();
     },
+  });
+}
+
+/** The outbox backlog and the lag of this service's consumers, read at each scrape of /metrics. */
+function observeEvents(metrics: ServiceMetrics, db: postgres.Sql, consumerLag: () => Promise<GroupLag[]>): void {
+  metrics.gauge({
+    name: 'ecocoin_outbox_unsent_events',
+    help: 'Events committed to the outbox and not yet published',
+    read: async () => [{ value: (await outboxBacklog(db)).unsent }],
+  });
+  metrics.gauge({
+    name: 'ecocoin_outbox_oldest_unsent_age_seconds',
+    help: 'How long the oldest unpublished outbox event has waited (0 when none)',
+    read: async () => [{ value: (await outboxBacklog(db)).oldestUnsentAgeSeconds }],
+  });
+  metrics.gauge({
+    name: 'ecocoin_consumer_lag_messages',
+    help: "Events published and not yet handled by this service's consumers, by consumer group and topic",
+    labelNames: ['group', 'topic'],
+    read: async () => (await consumerLag()).map(({ group, topic, messages }) => ({ labels: { group, topic }, value: messages })),
   });
 }

@@ -12,6 +12,7 @@ import type { Identity } from '../auth/identity.js';
 import { AppError, badInput, toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
+import { METRICS_PATH, type ServiceMetrics } from './metrics.js';
 
 /** What every resolver receives: who called (the gateway on behalf of a user, or a service) and the request id. */
 export interface SubgraphContext {
@@ -30,6 +31,8 @@ export interface SubgraphServerOptions {
   resolvers: GraphQLResolverMap<SubgraphContext>;
   credential: InternalCredential;
   log: Logger;
+  /** Served at /metrics without a credential: a subgraph's port is internal (only the gateway is published). */
+  metrics: ServiceMetrics;
   host: string;
   port: number;
   internalRoutes?: Record<string, InternalRoute>;
@@ -73,6 +76,7 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
       ApolloServerPluginLandingPageDisabled(),
       // No Apollo Studio here; traces would only add bytes to every subgraph answer.
       ApolloServerPluginInlineTraceDisabled(),
+      options.metrics.graphqlPlugin(),
     ],
   });
   await apollo.start();
@@ -98,6 +102,7 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/health') return health(response);
+    if (path === METRICS_PATH) return options.metrics.serve(response);
     let caller: Caller;
     try {
       caller = await credential.verify(request.headers[INTERNAL_CREDENTIAL_HEADER] as string | undefined);
@@ -125,6 +130,7 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     try {
       const body = parseJsonBody(await readBody(request));
       const result = await route({ caller, body });
+      log.debug({ route: request.url, status: result.status }, 'internal request');
       sendJson(response, result.status, result.body);
     } catch (error) {
       if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, badInput(error.message));

@@ -141,6 +141,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
 
   return {
     upstreams,
+    /** Client WebSocket connections open now (for metrics). */
+    clientConnections: () => webSocketServer.clients.size,
     async stop() {
       await disposable.dispose();
       await upstreams.close();
