@@ -65,8 +65,9 @@ export type RegistrationRole =
 export type RetireCarbonCreditsInput = {
   /** In tonnes of CO2e (CARBON). */
   amount: string;
-  /** Who the offset is for, shown on the certificate. */
+  /** Who the offset is for, shown on the certificate: at most 128 bytes of UTF-8 (what the certificate on chain holds). */
   beneficiary: string;
+  /** At most 512 bytes of UTF-8. */
   message?: string | null | undefined;
 };
 

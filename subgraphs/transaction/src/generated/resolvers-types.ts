@@ -185,8 +185,9 @@ export type QuoteCarbonPurchaseInput = {
 export type RetireCarbonCreditsInput = {
   /** In tonnes of CO2e (CARBON). */
   amount: Scalars['Amount']['input'];
-  /** Who the offset is for, shown on the certificate. */
+  /** Who the offset is for, shown on the certificate: at most 128 bytes of UTF-8 (what the certificate on chain holds). */
   beneficiary: Scalars['String']['input'];
+  /** At most 512 bytes of UTF-8. */
   message?: InputMaybe<Scalars['String']['input']>;
 };
 
