@@ -51,6 +51,11 @@ export const commonConfigShape = {
     .transform((value) => (value ? value.split(',').map((broker) => broker.trim()).filter(Boolean) : undefined))
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port[,host:port…]')).min(1).optional()),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
+  /**
+   * How long a stop on SIGTERM may take in all: in-flight requests, the outbox's last drain, disconnects. Past it the
+   * process exits with code 1. Keep it below the orchestrator's kill grace (compose `stop_grace_period`).
+   */
+  SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).pipe(z.number().max(300_000, 'must be at most 300000 (5 minutes)')),
 } as const;
 
 /** Fills the development defaults for secrets, and refuses to start production without real ones. */

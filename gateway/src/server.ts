@@ -9,6 +9,7 @@ import type { UserTokenSettings } from '../../lib/auth/user-token.js';
 import { AppError, toPublicError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { handleGraphQLHttp, listen, requestIdOf, sendGraphQLError, sendJson } from '../../lib/server/http.js';
+import { boundedStop, drainGraceMs } from '../../lib/server/signals.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
@@ -20,8 +21,6 @@ import { SubgraphSource } from './subgraph-source.js';
 import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
 import { handleTokenRequest } from './token-endpoint.js';
-
-const DRAIN_GRACE_MS = 10_000;
 
 export interface GatewayOptions {
   log?: Logger;
@@ -85,7 +84,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     plugins: [
       subscriptionsOverWebSocketOnly,
       observability.metrics.graphqlPlugin(),
-      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(config.SHUTDOWN_TIMEOUT_MS) }),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
   });
@@ -102,9 +101,18 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     log,
   });
 
+  let stopping = false;
+  // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains; all within the bound.
+  const stop = boundedStop(async () => {
+    await subscriptions.stop();
+    await apollo.stop();
+    await metricsServer.stop();
+  }, config.SHUTDOWN_TIMEOUT_MS);
+
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const path = (request.url ?? '/').split('?')[0];
-    if (path === '/health') return sendJson(response, 200, { status: 'ok' });
+    // A stopping gateway says so, so a load balancer stops sending it work while it drains.
+    if (path === '/health') return stopping ? sendJson(response, 503, { status: 'stopping' }) : sendJson(response, 200, { status: 'ok' });
     if (path === '/ready') {
       const report = await checkSubgraphs(subgraphs);
       return sendJson(response, report.ready ? 200 : 503, report);
@@ -131,13 +139,14 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const port = await listen(httpServer, handle, { host: config.HOST, port: config.PORT, log });
   log.info({ port, subgraphs: subgraphs.map((subgraph) => subgraph.name) }, 'gateway listening');
 
-  let stopping: Promise<void> | null = null;
   return {
     url: `http://${config.HOST}:${port}/graphql`,
     port,
     metricsUrl: metricsServer.url,
     subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount, upstreamConnections: subscriptions.upstreams.clientCount }),
-    // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains.
-    stop: () => (stopping ??= subscriptions.stop().then(() => apollo.stop()).then(() => metricsServer.stop())),
+    stop: () => {
+      stopping = true;
+      return stop();
+    },
   };
 }

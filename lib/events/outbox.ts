@@ -189,6 +189,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       // On Ctrl-C the terminal signals PostgreSQL too, so its connection may be gone already; nothing is lost by that.
       await listener.unlisten().catch(() => {});
       await running?.catch(() => {});
+      // A last pass for events committed by the requests that finished during shutdown (unless another relay holds
+      // the lock: it publishes them). What this cannot publish stays in the outbox for the next start.
+      await runUntilEmpty().catch((error: unknown) => log.warn({ err: error }, 'outbox relay could not publish before stopping; the events stay in the outbox'));
     },
   };
 }

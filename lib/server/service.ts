@@ -98,6 +98,7 @@ export async function startSubgraphService<Schema extends Record<string, unknown
     port: config.PORT,
     internalRoutes: parts.internalRoutes,
     healthCheck: async () => void (await database.db.execute(sql`select 1`)),
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     onStop: async () => {
       for (const task of tasks) await task.stop();
       await relay.stop();

@@ -13,6 +13,7 @@ import { AppError, badInput, toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
 import { METRICS_PATH, type ServiceMetrics } from './metrics.js';
+import { boundedStop, drainGraceMs } from './signals.js';
 
 /** What every resolver receives: who called (the gateway on behalf of a user, or a service) and the request id. */
 export interface SubgraphContext {
@@ -40,6 +41,8 @@ export interface SubgraphServerOptions {
   healthCheck?: () => Promise<void>;
   /** Closed after HTTP and WebSocket traffic has drained: relays, consumers, pools. */
   onStop?: () => Promise<void>;
+  /** The bound on `stop()` in all (SHUTDOWN_TIMEOUT_MS); in-flight requests get half of it. */
+  shutdownTimeoutMs: number;
 }
 
 export interface RunningServer {
@@ -48,8 +51,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** How long a stop waits for in-flight requests before closing connections. */
-const DRAIN_GRACE_MS = 10_000;
 /** graphql-ws keep-alive: pings idle sockets so dead peers are noticed. */
 const WEBSOCKET_KEEPALIVE_MS = 12_000;
 const WEBSOCKET_PAYLOAD_BYTES_MAX = 64 * 1024;
@@ -72,7 +73,7 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     includeStacktraceInErrorResponses: false,
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver')),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: DRAIN_GRACE_MS }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(options.shutdownTimeoutMs) }),
       ApolloServerPluginLandingPageDisabled(),
       // No Apollo Studio here; traces would only add bytes to every subgraph answer.
       ApolloServerPluginInlineTraceDisabled(),
@@ -99,6 +100,8 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     WEBSOCKET_KEEPALIVE_MS,
   );
 
+  let stopping = false;
+
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/health') return health(response);
@@ -117,6 +120,8 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
   }
 
   async function health(response: ServerResponse) {
+    // A stopping instance says so, so a load balancer stops sending it work while it drains.
+    if (stopping) return sendJson(response, 503, { status: 'stopping', service: options.name });
     try {
       await options.healthCheck?.();
       sendJson(response, 200, { status: 'ok', service: options.name });
@@ -142,15 +147,17 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
   const port = await listen(httpServer, handle, { host: options.host, port: options.port, log });
   log.info({ port }, `${options.name} subgraph listening`);
 
-  let stopping: Promise<void> | null = null;
+  const stop = boundedStop(async () => {
+    await webSockets.dispose();
+    await apollo.stop();
+    await options.onStop?.();
+  }, options.shutdownTimeoutMs);
   return {
     url: `http://${options.host}:${port}/graphql`,
     port,
-    stop: () =>
-      (stopping ??= (async () => {
-        await webSockets.dispose();
-        await apollo.stop();
-        await options.onStop?.();
-      })()),
+    stop: () => {
+      stopping = true;
+      return stop();
+    },
   };
 }
