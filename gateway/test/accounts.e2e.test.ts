@@ -1,35 +1,41 @@
 import { randomUUID } from 'node:crypto';
+import { print } from 'graphql';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../lib/auth/internal-credential.js';
 import { issueUserToken } from '../../lib/auth/user-token.js';
+import { createEcoCoinClient, type EcoCoinClient, EcoCoinError, LoginDocument, MeDocument, type RegisterInput, RegisterDocument, type RegistrationRole } from '../../sdk/index.js';
 import { postGraphQL, type Stack, startStack, TEST_SECRETS } from '../../test/support/stack.js';
 
-const REGISTER = /* GraphQL */ `
-  mutation Register($input: RegisterInput!) {
-    register(input: $input) { token expiresAt user { id email displayName role wallets { id currency balance } } }
-  }
-`;
-const LOGIN = /* GraphQL */ `
-  mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { token user { id } } }
-`;
-const ME = /* GraphQL */ `
-  query Me { me { id email wallets { id currency balance owner { id } } } }
-`;
+// Documents a typed client cannot send (values outside the schema's types) go as text.
+const REGISTER = print(RegisterDocument);
+const ME = print(MeDocument);
 
 const tokenSettings = { secret: TEST_SECRETS.JWT_SECRET, issuer: 'ecocoin', audience: 'ecocoin-api', ttlSeconds: 3600 };
 let stack: Stack;
+let client: EcoCoinClient;
 const uniqueEmail = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`;
+const signedIn = (token: string) => createEcoCoinClient({ url: stack.gatewayUrl, token });
 
-async function register(name: string, role = 'BUYER') {
+async function register(name: string, role: RegistrationRole = 'BUYER') {
   const email = uniqueEmail(name);
-  const result = await stack.graphql(REGISTER, { input: { email, password: 'correct horse battery', displayName: name, role } });
-  expect(result.errors).toBeUndefined();
-  return { email, token: result.data!.register.token as string, user: result.data!.register.user };
+  const { register } = await client.request(RegisterDocument, { input: { email, password: 'correct horse battery', displayName: name, role } });
+  return { email, token: register.token, user: register.user };
+}
+
+/** The error a call rejected with, or a failure if it did not reject. */
+async function rejection(call: Promise<unknown>): Promise<EcoCoinError> {
+  const error = await call.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(EcoCoinError);
+  return error as EcoCoinError;
 }
 
 beforeAll(async () => {
   stack = await startStack();
+  client = createEcoCoinClient({ url: stack.gatewayUrl });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -39,17 +45,17 @@ describe('register, login and me through the gateway', () => {
   it('registers a buyer with USD, ETH and CARBON wallets at zero and signs them in', async () => {
     const { token, user } = await register('Ada');
     expect(user.role).toBe('BUYER');
-    expect(user.wallets.map((wallet: { currency: string }) => wallet.currency)).toEqual(['USD', 'ETH', 'CARBON']);
-    expect(user.wallets.map((wallet: { balance: string }) => wallet.balance)).toEqual(['0.00', '0.000000000000000000', '0.000000000000000000']);
-    const me = await stack.graphql(ME, {}, token);
-    expect(me.data?.me.id).toBe(user.id);
-    expect(me.data?.me.wallets.every((wallet: { owner: { id: string } }) => wallet.owner.id === user.id)).toBe(true);
+    expect(user.wallets.map((wallet) => wallet.currency)).toEqual(['USD', 'ETH', 'CARBON']);
+    expect(user.wallets.map((wallet) => wallet.balance)).toEqual(['0.00', '0.000000000000000000', '0.000000000000000000']);
+    const { me } = await signedIn(token).request(MeDocument);
+    expect(me.id).toBe(user.id);
+    expect(me.wallets.every((wallet) => wallet.owner.id === user.id)).toBe(true);
   });
 
   it('logs in with the email in any case and answers the same user', async () => {
     const { email, user } = await register('Grace', 'SELLER');
-    const login = await stack.graphql(LOGIN, { email: email.toUpperCase(), password: 'correct horse battery' });
-    expect(login.data?.login.user.id).toBe(user.id);
+    const { login } = await client.request(LoginDocument, { email: email.toUpperCase(), password: 'correct horse battery' });
+    expect(login.user.id).toBe(user.id);
   });
 
   it('issues an OAuth2 token at POST /token for the password grant', async () => {
@@ -64,7 +70,7 @@ describe('register, login and me through the gateway', () => {
     const body = (await response.json()) as { access_token: string; token_type: string; expires_in: number };
     expect(body.token_type).toBe('Bearer');
     expect(body.expires_in).toBeGreaterThan(3500);
-    expect((await stack.graphql(ME, {}, body.access_token)).data?.me.id).toBe(user.id);
+    expect((await signedIn(body.access_token).request(MeDocument)).me.id).toBe(user.id);
   });
 
   it('answers /token errors in OAuth2 form', async () => {
@@ -82,16 +88,14 @@ describe('register, login and me through the gateway', () => {
 });
 
 describe('registration input is checked and a refusal stores nothing', () => {
-  const cases: [string, Record<string, unknown>, string][] = [
+  const cases: [string, RegisterInput, string][] = [
     ['an invalid email', { email: 'not-an-email', password: 'long enough pw', displayName: 'X', role: 'BUYER' }, 'email'],
     ['a password shorter than 10 characters', { email: uniqueEmail('short'), password: 'short', displayName: 'X', role: 'BUYER' }, 'password'],
     ['an empty display name', { email: uniqueEmail('empty'), password: 'long enough pw', displayName: '   ', role: 'BUYER' }, 'displayName'],
   ];
   it.each(cases)('refuses %s with BAD_USER_INPUT naming the field', async (_name, input, field) => {
-    const result = await stack.graphql(REGISTER, { input });
-    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
-    const login = await stack.graphql(LOGIN, { email: input.email, password: input.password });
-    expect(login.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await rejection(client.request(RegisterDocument, { input }))).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    expect((await rejection(client.request(LoginDocument, { email: input.email, password: input.password }))).code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses an unknown role, and ADMIN, before any resolver runs', async () => {
@@ -103,18 +107,18 @@ describe('registration input is checked and a refusal stores nothing', () => {
 
   it('refuses a duplicate email whatever its case, and keeps the first account', async () => {
     const { email, user } = await register('First');
-    const again = await stack.graphql(REGISTER, { input: { email: email.toUpperCase(), password: 'another password', displayName: 'Second', role: 'SELLER' } });
-    expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
-    const login = await stack.graphql(LOGIN, { email, password: 'correct horse battery' });
-    expect(login.data?.login.user.id).toBe(user.id);
+    const again = client.request(RegisterDocument, { input: { email: email.toUpperCase(), password: 'another password', displayName: 'Second', role: 'SELLER' } });
+    expect(await rejection(again)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+    const { login } = await client.request(LoginDocument, { email, password: 'correct horse battery' });
+    expect(login.user.id).toBe(user.id);
   });
 
   it('gives a wrong password and an unknown email the same answer', async () => {
     const { email } = await register('Same');
-    const wrongPassword = await stack.graphql(LOGIN, { email, password: 'wrong password!' });
-    const unknownEmail = await stack.graphql(LOGIN, { email: uniqueEmail('ghost'), password: 'wrong password!' });
-    expect(wrongPassword.errors?.[0]).toEqual(unknownEmail.errors?.[0]);
-    expect(wrongPassword.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const wrongPassword = await rejection(client.request(LoginDocument, { email, password: 'wrong password!' }));
+    const unknownEmail = await rejection(client.request(LoginDocument, { email: uniqueEmail('ghost'), password: 'wrong password!' }));
+    expect(wrongPassword.errors).toEqual(unknownEmail.errors);
+    expect(wrongPassword.code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses an unknown enum value at validation, without a stack trace', async () => {
@@ -129,6 +133,7 @@ describe('tokens', () => {
     const result = await stack.graphql(ME);
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(result.data).toBeNull();
+    expect((await rejection(client.request(MeDocument))).code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses expired, garbage, foreign-key and alg:none tokens with 401 UNAUTHENTICATED', async () => {
@@ -181,9 +186,9 @@ describe('one user never sees another', () => {
     `;
     const representations = [
       { __typename: 'User', id: bob.user.id },
-      { __typename: 'Wallet', id: bob.user.wallets[0].id },
+      { __typename: 'Wallet', id: bob.user.wallets[0]!.id },
       { __typename: 'User', id: alice.user.id },
-      { __typename: 'Wallet', id: alice.user.wallets[0].id },
+      { __typename: 'Wallet', id: alice.user.wallets[0]!.id },
       { __typename: 'User', id: 'not-a-uuid' },
     ];
     const result = await postGraphQL(stack.userUrl, entities, { representations }, { [INTERNAL_CREDENTIAL_HEADER]: credential });
