@@ -4,7 +4,7 @@ import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
 import { type WithdrawalRequest, type WithdrawalState, withdrawalRequestSchema } from '../../../../lib/chain/withdrawal.js';
 import { AppError, badInput, forbidden } from '../../../../lib/errors.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
-import { type ChainTransactionRow, type WithdrawalRow, withdrawals } from '../db/schema.js';
+import { type ChainTransactionRow, withdrawals } from '../db/schema.js';
 import type { BlockchainServiceDeps } from '../resolvers/context.js';
 import { failureOf, isFailed, latestSentFor, settledSoon } from './records.js';
 import { parseAddressInput } from './wallet-link.js';
@@ -15,15 +15,13 @@ function stateOf(sent: ChainTransactionRow): WithdrawalState {
   return { ...base, status: sent.status === 'CONFIRMED' ? 'CONFIRMED' : 'PENDING', failureCode: null, failureMessage: null };
 }
 
-/** Where a withdrawal stands, if anything was decided yet (sent, or refused before sending). */
-async function recordedState(deps: BlockchainServiceDeps, withdrawal: WithdrawalRow): Promise<WithdrawalState | null> {
-  const sent = await latestSentFor(deps.db, withdrawal.id, 'WITHDRAWAL');
-  if (sent) return stateOf(sent);
-  if (withdrawal.failureCode) {
-    return { status: 'FAILED', chainTransactionId: null, hash: null, failureCode: 'UPSTREAM_UNAVAILABLE', failureMessage: withdrawal.failureMessage };
-  }
-  return null;
-}
+const refusedBeforeSending = (message: string | null): WithdrawalState => ({
+  status: 'FAILED',
+  chainTransactionId: null,
+  hash: null,
+  failureCode: 'UPSTREAM_UNAVAILABLE',
+  failureMessage: message,
+});
 
 export function checkWithdrawalAddress(deps: BlockchainServiceDeps, value: string): Address {
   const address = parseAddressInput(value, 'toAddress');
@@ -50,8 +48,10 @@ export async function withdraw(deps: BlockchainServiceDeps, body: unknown): Prom
     if (withdrawal.userId !== request.userId || withdrawal.toAddress !== toAddress || withdrawal.amount !== request.amountMinor) {
       throw badInput('This withdrawal id was already used for a different withdrawal');
     }
-    const recorded = await recordedState(deps, withdrawal);
-    if (recorded) return { state: recorded };
+    // Asked before: the mint already sent (followed below like a new one), or the refusal before sending.
+    const earlier = await latestSentFor(deps.db, withdrawal.id, 'WITHDRAWAL');
+    if (earlier) return { sent: earlier };
+    if (withdrawal.failureCode) return { state: refusedBeforeSending(withdrawal.failureMessage) };
     const data = encodeFunctionData({ abi: carbonTokenAbi, functionName: 'mint', args: [toAddress, BigInt(request.amountMinor)] });
     try {
       const sent = await deps.sender.send({ signer: deps.chain.operator, kind: 'WITHDRAWAL', userId: request.userId, reference: request.id, to: deps.chain.contracts.token, data });
@@ -62,7 +62,7 @@ export async function withdraw(deps: BlockchainServiceDeps, body: unknown): Prom
       const sent = await latestSentFor(deps.db, request.id, 'WITHDRAWAL');
       if (sent) return { sent };
       await tx.update(withdrawals).set({ failureCode: 'UPSTREAM_UNAVAILABLE', failureMessage: error.message }).where(eq(withdrawals.id, request.id));
-      return { state: { status: 'FAILED', chainTransactionId: null, hash: null, failureCode: 'UPSTREAM_UNAVAILABLE', failureMessage: error.message } };
+      return { state: refusedBeforeSending(error.message) };
     }
   });
   if ('state' in decided) return decided.state;

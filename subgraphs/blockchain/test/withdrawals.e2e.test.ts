@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../../lib/auth/internal-credential.js';
+import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
+import { freePort } from '../../../scripts/infra/ports.js';
+import { TEST_SECRETS } from '../../../test/support/stack.js';
+import { type BlockchainService, type DeployedChain, startBlockchainService, startDeployedChain, TONNE } from './harness.js';
+
+/** The blockchain side of a withdrawal, asked the way the transaction subgraph asks. */
+let chain: DeployedChain;
+let service: BlockchainService;
+const credential = new InternalCredential(TEST_SECRETS.GATEWAY_SECRET);
+const RECEIVER = '0x000000000000000000000000000000000000bEEF';
+
+async function ask(target: BlockchainService, body: unknown, service = 'transaction') {
+  const response = await fetch(new URL(WITHDRAWAL_PATH, target.server.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [INTERNAL_CREDENTIAL_HEADER]: await credential.mint({ kind: 'service', service }) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+const request = (overrides: Record<string, unknown> = {}) => ({ id: randomUUID(), userId: randomUUID(), toAddress: RECEIVER, amountMinor: String(TONNE), ...overrides });
+
+beforeAll(async () => {
+  chain = await startDeployedChain();
+  service = await startBlockchainService({ rpcUrl: chain.anvil.rpcUrl, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false' } });
+});
+afterAll(async () => {
+  await service?.stop();
+  await chain?.anvil.stop();
+});
+
+describe('POST /internal/withdrawals', () => {
+  it('mints once per id, however often it is asked, and answers where it stands', async () => {
+    const before = await chain.carbonBalance(RECEIVER);
+    const withdrawal = request();
+    const answers = await Promise.all([ask(service, withdrawal), ask(service, withdrawal), ask(service, withdrawal)]);
+    for (const answer of answers) expect(answer).toMatchObject({ status: 200, body: { status: 'CONFIRMED', failureCode: null } });
+    expect(new Set(answers.map((answer) => answer.body.chainTransactionId)).size).toBe(1);
+    expect((await chain.carbonBalance(RECEIVER)) - before).toBe(TONNE);
+    expect(await service.sql`select kind, reference from chain_transactions where reference = ${withdrawal.id}`).toEqual([{ kind: 'WITHDRAWAL', reference: withdrawal.id }]);
+  });
+
+  it('refuses a reused id with other content, bad requests, and callers other than the transaction subgraph', async () => {
+    const withdrawal = request();
+    expect((await ask(service, withdrawal)).body.status).toBe('CONFIRMED');
+    const reused = await ask(service, { ...withdrawal, amountMinor: String(2n * TONNE) });
+    expect(reused).toMatchObject({ status: 400, body: { error: { code: 'BAD_USER_INPUT' } } });
+    for (const bad of [request({ toAddress: '0xnot' }), request({ amountMinor: '0' }), request({ amountMinor: '-5' }), request({ id: 'x' }), request({ toAddress: chain.contracts.staking }), { hello: 1 }]) {
+      expect((await ask(service, bad)).body.error?.code, JSON.stringify(bad)).toBe('BAD_USER_INPUT');
+    }
+    expect((await ask(service, request(), 'price')).body.error?.code).toBe('FORBIDDEN');
+  });
+
+  it('answers FAILED with UPSTREAM_UNAVAILABLE when the node is down or answers garbage, recording nothing as sent', async () => {
+    const garbage: Server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":1,"result":"0xnothex"}'));
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    const rpcUrls = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`];
+    try {
+      for (const rpcUrl of rpcUrls) {
+        const down = await startBlockchainService({ rpcUrl, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false', RPC_TIMEOUT_MS: '1000' } });
+        try {
+          const withdrawal = request();
+          const answer = await ask(down, withdrawal);
+          expect(answer.body, rpcUrl).toMatchObject({ status: 'FAILED', failureCode: 'UPSTREAM_UNAVAILABLE', chainTransactionId: null, hash: null });
+          expect(await down.sql`select * from chain_transactions`).toHaveLength(0);
+          // Asked again, the answer stands: the transaction subgraph gives the CARBON back once.
+          expect((await ask(down, withdrawal)).body).toMatchObject({ status: 'FAILED', failureCode: 'UPSTREAM_UNAVAILABLE' });
+        } finally {
+          await down.stop();
+        }
+      }
+    } finally {
+      garbage.close();
+    }
+  });
+});
