@@ -14,6 +14,7 @@ import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
+import { graphiqlRoute } from './graphiql/serve.js';
 import { depthLimitRule } from './limits.js';
 import { createGatewayMetrics } from './metrics.js';
 import { checkSubgraphs } from './readiness.js';
@@ -100,6 +101,8 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
     log,
   });
+  // Like the Sandbox, GraphiQL is a development tool: production has no introspection for it to read a schema from.
+  const graphiql = production ? null : graphiqlRoute(log);
 
   let stopping = false;
   // Subscriptions end first (graphql-ws closes each socket with 1001 "Going away"), then HTTP drains; all within the bound.
@@ -117,6 +120,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
       const report = await checkSubgraphs(subgraphs);
       return sendJson(response, report.ready ? 200 : 503, report);
     }
+    if (graphiql && (path === '/graphiql' || path?.startsWith('/graphiql/'))) return graphiql(request, response, path);
     let identity: GatewayContext['identity'];
     try {
       identity = await identityFromRequest(request, tokens);
