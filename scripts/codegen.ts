@@ -47,6 +47,8 @@ const SUBGRAPH_MAPPERS: Record<string, Record<string, string>> = {
     Candle: '../prices/candles.js#Candle as CandleValue',
   },
   transaction: {
+    // Only a reference: the user subgraph resolves the rest.
+    User: '{ id: string }',
     Transaction: '../db/schema.js#TransactionRow',
     Retirement: '../db/schema.js#RetirementRow',
     CarbonQuote: '../db/schema.js#QuoteRow',

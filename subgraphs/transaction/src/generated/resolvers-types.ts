@@ -469,7 +469,7 @@ export type ResolversTypes = ResolversObject<{
   TransactionStatus: TransactionStatus;
   TransactionType: TransactionType;
   TransferInput: TransferInput;
-  User: ResolverTypeWrapper<Omit<User, 'retirements' | 'transactions'> & { retirements: ResolversTypes['RetirementConnection'], transactions: ResolversTypes['TransactionConnection'] }>;
+  User: ResolverTypeWrapper<{ id: string }>;
   WithdrawCarbonInput: WithdrawCarbonInput;
   Withdrawal: ResolverTypeWrapper<Withdrawal>;
 }>;
@@ -504,7 +504,7 @@ export type ResolversParentTypes = ResolversObject<{
   TransactionEdge: Omit<TransactionEdge, 'node'> & { node: ResolversParentTypes['Transaction'] };
   TransactionFilter: TransactionFilter;
   TransferInput: TransferInput;
-  User: Omit<User, 'retirements' | 'transactions'> & { retirements: ResolversParentTypes['RetirementConnection'], transactions: ResolversParentTypes['TransactionConnection'] } | FederationReferenceTypes['User'];
+  User: { id: string };
   WithdrawCarbonInput: WithdrawCarbonInput;
   Withdrawal: Withdrawal;
 }>;
