@@ -23,6 +23,10 @@ describe('the gateway in production', () => {
     expect(await page.text()).not.toContain('embeddable-sandbox');
   });
 
+  it('serves no GraphiQL page', async () => {
+    expect((await fetch(new URL('/graphiql', stack.gatewayUrl))).status).toBe(404);
+  });
+
   it('still serves the API', async () => {
     const result = await stack.graphql(/* GraphQL */ `mutation { login(email: "nobody@example.com", password: "whatever-123") { token } }`);
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
