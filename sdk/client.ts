@@ -2,20 +2,28 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, getOperationAST, print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 
-/** The codes the API puts in `extensions.code` (README), and the client's own for failures with no GraphQL answer. */
+/** The codes the API puts in `extensions.code` (README). */
+const API_ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'INSUFFICIENT_FUNDS',
+  'IDEMPOTENCY_KEY_REUSED',
+  'QUOTE_EXPIRED',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+  'INTERNAL',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+] as const;
+
+/**
+ * An API code, or the client's own for failures without a GraphQL answer. A code this client does not know
+ * (from a newer server) is reported as INTERNAL; the original stays in `errors[0].extensions.code`.
+ */
 export type EcoCoinErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'INSUFFICIENT_FUNDS'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'QUOTE_EXPIRED'
-  | 'RATE_LIMITED'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'INTERNAL'
-  | 'GRAPHQL_PARSE_FAILED'
-  | 'GRAPHQL_VALIDATION_FAILED'
+  | (typeof API_ERROR_CODES)[number]
   /** The gateway could not be reached, or did not answer within `requestTimeoutMs`. */
   | 'NETWORK_ERROR'
   /** An answer that is not a GraphQL response (e.g. a proxy's error page). */
@@ -105,7 +113,7 @@ function operationOf(document: DocumentNode, variables: unknown) {
 
 function errorOf(errors: readonly GraphQLErrorEntry[], status?: number): EcoCoinError {
   const first = errors[0];
-  const code = typeof first?.extensions?.code === 'string' ? (first.extensions.code as EcoCoinErrorCode) : 'INTERNAL';
+  const code = API_ERROR_CODES.find((known) => known === first?.extensions?.code) ?? 'INTERNAL';
   return new EcoCoinError(code, first?.message ?? 'The API answered with an error', { errors, status });
 }
 
