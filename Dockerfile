@@ -11,6 +11,12 @@ COPY schema ./schema
 COPY gateway ./gateway
 COPY subgraphs ./subgraphs
 COPY scripts ./scripts
+# The blockchain subgraph and the contract deploy step use the compiled ABIs and bytecode (committed).
+COPY contracts/artifacts ./contracts/artifacts
+# Where the deploy step writes the contract addresses for the blockchain subgraph (a named volume in compose,
+# which takes this folder's owner, so the node user can write it).
+RUN mkdir -p /var/lib/ecocoin && chown node:node /var/lib/ecocoin
 USER node
 ENV HOST=0.0.0.0
-CMD ["npx", "tsx", "gateway/src/index.ts"]
+# node itself, not npx, so SIGTERM reaches the process that drains (SHUTDOWN_TIMEOUT_MS).
+CMD ["node", "--import", "tsx", "gateway/src/index.ts"]

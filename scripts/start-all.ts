@@ -12,10 +12,8 @@ import { createLogger } from '../lib/log.js';
 import type { RunningServer } from '../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../gateway/src/config.js';
 import { start as startGateway } from '../gateway/src/server.js';
-import { readFile, writeFile } from 'node:fs/promises';
-import { createPublicClient, http } from 'viem';
 import { startAnvil } from './infra/anvil.js';
-import { type ContractAddresses, deployContracts } from './infra/deploy-contracts.js';
+import { ensureContracts } from './infra/deploy-contracts.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
 import { SUBGRAPH_MODULES } from './subgraphs.js';
 
@@ -31,18 +29,6 @@ const startConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
 });
 
-/** The addresses of the contracts on this chain: reused when the chain still has their code, deployed otherwise. */
-async function deployedContracts(rpcUrl: string, addressesFile: string): Promise<ContractAddresses> {
-  const stored = await readFile(addressesFile, 'utf8').then((text) => JSON.parse(text) as ContractAddresses, () => null);
-  if (stored) {
-    const code = await createPublicClient({ transport: http(rpcUrl) }).getCode({ address: stored.token as `0x${string}` });
-    if (code && code !== '0x') return stored;
-  }
-  const deployed = await deployContracts({ rpcUrl });
-  await writeFile(addressesFile, `${JSON.stringify(deployed, null, 2)}\n`);
-  return deployed;
-}
-
 async function main() {
   const settings = parseConfig(startConfigSchema, process.env);
   const log = createLogger('start', 'info');
@@ -53,7 +39,7 @@ async function main() {
   });
   // A local chain whose state survives restarts; the contracts are deployed once and their addresses reused.
   const anvil = await startAnvil({ port: settings.ANVIL_PORT, stateFile: resolve(settings.DATA_DIR, 'anvil-state.json') });
-  const contracts = await deployedContracts(anvil.rpcUrl, resolve(settings.DATA_DIR, 'contracts.json'));
+  const contracts = await ensureContracts({ rpcUrl: anvil.rpcUrl, addressesFile: resolve(settings.DATA_DIR, 'contracts.json') });
   const running: RunningServer[] = [];
   const stopAll = async () => {
     for (const server of running.reverse()) await server.stop().catch((error: unknown) => log.error({ err: error }, 'stop failed'));

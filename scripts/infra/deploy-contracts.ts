@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { type Address, type Hash, type Hex, createPublicClient, createWalletClient, getAddress } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import {
@@ -58,8 +59,26 @@ export async function deployContracts(options: DeployOptions): Promise<ContractA
   return { token, account, payment, staking };
 }
 
-// `tsx scripts/infra/deploy-contracts.ts [rpcUrl]` prints the addresses as CONTRACT_ADDRESSES JSON.
+/**
+ * The contracts of `addressesFile` when the chain still has their code, else a fresh deployment written there:
+ * a restart of `npm start` or of docker compose's deploy step reuses the contracts instead of deploying again.
+ */
+export async function ensureContracts(options: DeployOptions & { addressesFile: string }): Promise<ContractAddresses> {
+  const stored = await readFile(options.addressesFile, 'utf8').then((text) => JSON.parse(text) as ContractAddresses, () => null);
+  if (stored) {
+    const code = await createPublicClient({ transport: rpcTransport(options.rpcUrl, RPC_TIMEOUT_MS) }).getCode({ address: stored.token });
+    if (code && code !== '0x') return stored;
+  }
+  const deployed = await deployContracts(options);
+  await writeFile(options.addressesFile, `${JSON.stringify(deployed, null, 2)}\n`);
+  return deployed;
+}
+
+// `tsx scripts/infra/deploy-contracts.ts [rpcUrl] [addressesFile]` prints the addresses as CONTRACT_ADDRESSES JSON;
+// with a file, it deploys only when the contracts of that file are not on the chain (see ensureContracts).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const addresses = await deployContracts({ rpcUrl: process.argv[2] ?? 'http://127.0.0.1:8545', mnemonic: process.env.CUSTODY_MNEMONIC });
+  const [rpcUrl = 'http://127.0.0.1:8545', addressesFile] = process.argv.slice(2);
+  const options = { rpcUrl, mnemonic: process.env.CUSTODY_MNEMONIC };
+  const addresses = addressesFile ? await ensureContracts({ ...options, addressesFile }) : await deployContracts(options);
   process.stdout.write(`${JSON.stringify(addresses)}\n`);
 }
