@@ -71,12 +71,12 @@ function planSteps(options: SeedOptions, sessions: Map<string, Session>, started
     return found;
   };
   /** A money mutation under the step's own idempotency key; a transaction made before this run is a replay. */
-  const money = (name: string, as: string, mutation: { field: string; input: string }, input: () => Record<string, unknown>): Step => ({
+  const money = (name: string, as: string, mutation: { operation: string; field: string; input: string }, input: () => Record<string, unknown>): Step => ({
     name,
     async run() {
       const data = await call<{ result: { status: string; createdAt: string; failureCode: string | null } }>(
         name,
-        `mutation ($input: ${mutation.input}!, $key: String!) { result: ${mutation.field}(input: $input, idempotencyKey: $key) { status createdAt failureCode } }`,
+        `mutation ${mutation.operation}($input: ${mutation.input}!, $key: String!) { result: ${mutation.field}(input: $input, idempotencyKey: $key) { status createdAt failureCode } }`,
         { input: input(), key: `seed-${name}` },
         session(as).token,
       );
@@ -132,12 +132,12 @@ function planSteps(options: SeedOptions, sessions: Map<string, Session>, started
 }
 
 const MUTATIONS = {
-  supplyMarket: { field: 'supplyMarket', input: 'SupplyMarketInput' },
-  deposit: { field: 'deposit', input: 'DepositInput' },
-  transfer: { field: 'transfer', input: 'TransferInput' },
-  pay: { field: 'pay', input: 'PayInput' },
-  purchase: { field: 'purchaseCarbonCredits', input: 'PurchaseCarbonCreditsInput' },
-  retire: { field: 'retireCarbonCredits', input: 'RetireCarbonCreditsInput' },
+  supplyMarket: { operation: 'SeedSupplyMarket', field: 'supplyMarket', input: 'SupplyMarketInput' },
+  deposit: { operation: 'SeedDeposit', field: 'deposit', input: 'DepositInput' },
+  transfer: { operation: 'SeedTransfer', field: 'transfer', input: 'TransferInput' },
+  pay: { operation: 'SeedPay', field: 'pay', input: 'PayInput' },
+  purchase: { operation: 'SeedPurchase', field: 'purchaseCarbonCredits', input: 'PurchaseCarbonCreditsInput' },
+  retire: { operation: 'SeedRetire', field: 'retireCarbonCredits', input: 'RetireCarbonCreditsInput' },
 } as const;
 
 function personEmail(key: string): string {
