@@ -57,6 +57,7 @@ const SUBGRAPH_MAPPERS: Record<string, Record<string, string>> = {
     ChainAccount: '../resolvers/User.js#ChainAccountParent',
     StakePosition: '../resolvers/User.js#ChainAccountParent',
     ChainTransaction: '../db/schema.js#ChainTransactionRow',
+    Retirement: '../chain/retirements.js#RetirementChainSide',
   },
   notification: {
     Notification: '../db/schema.js#NotificationRow',

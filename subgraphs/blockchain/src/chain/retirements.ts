@@ -108,7 +108,15 @@ export function startRetirementRecorder(deps: BlockchainServiceDeps, options: { 
 export type RetirementChainStatus = 'QUEUED' | 'SUBMITTED' | 'CONFIRMED' | 'FAILED';
 
 /** A retirement's chain side as the Retirement entity shows it. */
-export async function chainSideOf(deps: Pick<BlockchainServiceDeps, 'db'>, id: string) {
+export interface RetirementChainSide {
+  id: string;
+  chainStatus: RetirementChainStatus;
+  txHash: string | null;
+  certificateId: string | null;
+  chainTransaction: ChainTransactionRow | null;
+}
+
+export async function chainSideOf(deps: Pick<BlockchainServiceDeps, 'db'>, id: string): Promise<RetirementChainSide> {
   const [row] = await deps.db.select().from(chainRetirements).where(eq(chainRetirements.id, id));
   const [retire] = row?.retireTransactionId ? await deps.db.select().from(chainTransactions).where(eq(chainTransactions.id, row.retireTransactionId)) : [];
   const mint = row && !retire ? await latestSentFor(deps.db, id, 'MINT') : undefined;

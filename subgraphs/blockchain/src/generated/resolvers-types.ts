@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { ChainAccountParent } from '../resolvers/User.js';
 import type { ChainTransactionRow } from '../db/schema.js';
+import type { RetirementChainSide } from '../chain/retirements.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -305,7 +306,7 @@ export type ResolversTypes = ResolversObject<{
   LinkedWallet: ResolverTypeWrapper<Omit<LinkedWallet, 'chainTransaction'> & { chainTransaction: ResolversTypes['ChainTransaction'] }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Retirement: ResolverTypeWrapper<Omit<Retirement, 'chainTransaction'> & { chainTransaction?: Maybe<ResolversTypes['ChainTransaction']> }>;
+  Retirement: ResolverTypeWrapper<RetirementChainSide>;
   RetirementChainStatus: RetirementChainStatus;
   StakePosition: ResolverTypeWrapper<ChainAccountParent>;
   User: ResolverTypeWrapper<Omit<User, 'chainAccount'> & { chainAccount?: Maybe<ResolversTypes['ChainAccount']> }>;
@@ -324,7 +325,7 @@ export type ResolversParentTypes = ResolversObject<{
   LinkedWallet: Omit<LinkedWallet, 'chainTransaction'> & { chainTransaction: ResolversParentTypes['ChainTransaction'] };
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
-  Retirement: Omit<Retirement, 'chainTransaction'> & { chainTransaction?: Maybe<ResolversParentTypes['ChainTransaction']> } | FederationReferenceTypes['Retirement'];
+  Retirement: RetirementChainSide;
   StakePosition: ChainAccountParent;
   User: Omit<User, 'chainAccount'> & { chainAccount?: Maybe<ResolversParentTypes['ChainAccount']> } | FederationReferenceTypes['User'];
   WalletLinkChallenge: WalletLinkChallenge;

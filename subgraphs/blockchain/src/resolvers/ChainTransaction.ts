@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/ids.js';
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { ChainTransactionResolvers } from '../generated/resolvers-types.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import { type BlockchainServiceDeps, signedIn } from './context.js';
 
@@ -24,7 +24,7 @@ export async function visibleChainTransaction(deps: BlockchainServiceDeps, ident
   return row;
 }
 
-export const chainTransactionResolvers = (deps: BlockchainServiceDeps) => ({
-  __resolveReference: (reference: { id: unknown }, { identity }: SubgraphContext) => (identity ? visibleChainTransaction(deps, identity, { id: reference.id }) : null),
-  blockNumber: (row: ChainTransactionRow) => row.blockNumber?.toString() ?? null,
+export const chainTransactionResolvers = (deps: BlockchainServiceDeps): ChainTransactionResolvers => ({
+  __resolveReference: (reference, { identity }) => (identity ? visibleChainTransaction(deps, identity, { id: reference.id }) : null),
+  blockNumber: (row) => row.blockNumber?.toString() ?? null,
 });

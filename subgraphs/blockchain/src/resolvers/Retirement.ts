@@ -1,11 +1,12 @@
 import { isUuid } from '../../../../lib/ids.js';
 import { chainSideOf } from '../chain/retirements.js';
+import type { RetirementResolvers } from '../generated/resolvers-types.js';
 import type { BlockchainServiceDeps } from './context.js';
 
 /**
  * The chain side of a retirement the transaction subgraph owns. Whoever may see the retirement there may see
  * its certificate: it is public on chain anyway.
  */
-export const retirementResolvers = (deps: BlockchainServiceDeps) => ({
-  __resolveReference: (reference: { id: unknown }) => (isUuid(reference.id) ? chainSideOf(deps, reference.id) : null),
+export const retirementResolvers = (deps: BlockchainServiceDeps): RetirementResolvers => ({
+  __resolveReference: (reference) => (isUuid(reference.id) ? chainSideOf(deps, reference.id) : null),
 });

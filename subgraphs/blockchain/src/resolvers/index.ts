@@ -3,6 +3,7 @@ import { AmountScalar, DateTimeScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { chainAccountResolvers, stakePositionResolvers } from './ChainAccount.js';
 import { chainTransactionResolvers } from './ChainTransaction.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
 import type { BlockchainServiceDeps } from './context.js';
 import { mutationResolvers } from './Mutation.js';
 import { queryResolvers } from './Query.js';
@@ -10,7 +11,7 @@ import { retirementResolvers } from './Retirement.js';
 import { userResolvers } from './User.js';
 
 export function createResolvers(deps: BlockchainServiceDeps): GraphQLResolverMap<SubgraphContext> {
-  return {
+  const resolvers: Resolvers = {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
     Query: queryResolvers(deps),
@@ -20,5 +21,6 @@ export function createResolvers(deps: BlockchainServiceDeps): GraphQLResolverMap
     StakePosition: stakePositionResolvers(deps),
     ChainTransaction: chainTransactionResolvers(deps),
     Retirement: retirementResolvers(deps),
-  } as GraphQLResolverMap<SubgraphContext>;
+  };
+  return resolvers as GraphQLResolverMap<SubgraphContext>;
 }

@@ -1,27 +1,25 @@
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { MutationResolvers } from '../generated/resolvers-types.js';
 import { quoteCarbonPurchase, purchaseCarbonCredits, retireCarbonCredits, supplyMarket } from '../workflows/carbon.js';
 import { signedIn } from '../workflows/context.js';
 import { deposit, pay, transfer } from '../workflows/money-movements.js';
 import { withdrawCarbon } from '../workflows/withdrawal.js';
 import type { TransactionServiceDeps } from './context.js';
 
-type Args<Input> = { input: Input; idempotencyKey: string };
-
 /** Every mutation needs a signed-in caller; the workflows check everything else. */
-export const mutationResolvers = (deps: TransactionServiceDeps) => ({
-  deposit: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof deposit>[2]>, { identity }: SubgraphContext) =>
+export const mutationResolvers = (deps: TransactionServiceDeps): MutationResolvers => ({
+  deposit: (_parent, { input, idempotencyKey }, { identity }) =>
     deposit(deps, signedIn(identity), input, idempotencyKey),
-  transfer: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof transfer>[2]>, { identity }: SubgraphContext) =>
+  transfer: (_parent, { input, idempotencyKey }, { identity }) =>
     transfer(deps, signedIn(identity), input, idempotencyKey),
-  pay: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof pay>[2]>, { identity }: SubgraphContext) => pay(deps, signedIn(identity), input, idempotencyKey),
-  quoteCarbonPurchase: (_parent: unknown, { input }: { input: Parameters<typeof quoteCarbonPurchase>[2] }, { identity }: SubgraphContext) =>
+  pay: (_parent, { input, idempotencyKey }, { identity }) => pay(deps, signedIn(identity), input, idempotencyKey),
+  quoteCarbonPurchase: (_parent, { input }, { identity }) =>
     quoteCarbonPurchase(deps, signedIn(identity), input),
-  purchaseCarbonCredits: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof purchaseCarbonCredits>[2]>, { identity }: SubgraphContext) =>
+  purchaseCarbonCredits: (_parent, { input, idempotencyKey }, { identity }) =>
     purchaseCarbonCredits(deps, signedIn(identity), input, idempotencyKey),
-  retireCarbonCredits: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof retireCarbonCredits>[2]>, { identity }: SubgraphContext) =>
+  retireCarbonCredits: (_parent, { input, idempotencyKey }, { identity }) =>
     retireCarbonCredits(deps, signedIn(identity), input, idempotencyKey),
-  supplyMarket: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof supplyMarket>[2]>, { identity }: SubgraphContext) =>
+  supplyMarket: (_parent, { input, idempotencyKey }, { identity }) =>
     supplyMarket(deps, signedIn(identity), input, idempotencyKey),
-  withdrawCarbon: (_parent: unknown, { input, idempotencyKey }: Args<Parameters<typeof withdrawCarbon>[2]>, { identity }: SubgraphContext) =>
+  withdrawCarbon: (_parent, { input, idempotencyKey }, { identity }) =>
     withdrawCarbon(deps, signedIn(identity), input, idempotencyKey),
 });

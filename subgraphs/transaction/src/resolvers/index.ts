@@ -2,7 +2,7 @@ import { trimDecimal } from '../../../../lib/decimal.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { AmountScalar, DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
-import type { QuoteRow } from '../db/schema.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type { TransactionServiceDeps } from './context.js';
 import { mutationResolvers } from './Mutation.js';
@@ -12,7 +12,7 @@ import { retirementResolvers, transactionResolvers } from './Transaction.js';
 import { userResolvers } from './User.js';
 
 export function createResolvers(deps: TransactionServiceDeps): GraphQLResolverMap<SubgraphContext> {
-  return {
+  const resolvers: Resolvers = {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
     Decimal: DecimalScalar,
@@ -23,9 +23,10 @@ export function createResolvers(deps: TransactionServiceDeps): GraphQLResolverMa
     Transaction: transactionResolvers(deps),
     Retirement: retirementResolvers(deps),
     CarbonQuote: {
-      tonnes: (quote: QuoteRow) => formatAmount(BigInt(quote.carbonAmount), 'CARBON'),
-      totalUsd: (quote: QuoteRow) => formatAmount(BigInt(quote.usdAmount), 'USD'),
-      pricePerTonne: (quote: QuoteRow) => trimDecimal(quote.pricePerTonne),
+      tonnes: (quote) => formatAmount(BigInt(quote.carbonAmount), 'CARBON'),
+      totalUsd: (quote) => formatAmount(BigInt(quote.usdAmount), 'USD'),
+      pricePerTonne: (quote) => trimDecimal(quote.pricePerTonne),
     },
-  } as GraphQLResolverMap<SubgraphContext>;
+  };
+  return resolvers as GraphQLResolverMap<SubgraphContext>;
 }
