@@ -5,6 +5,7 @@ import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonTokenAbi } from '../../contracts/artifacts/index.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
+import { ChainAccountDocument, createEcoCoinClient, type EcoCoinClient, RetirementCertificateDocument, StakeDocument, WithdrawCarbonDocument } from '../../sdk/index.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -33,13 +34,20 @@ const CHAIN_ACCOUNT = /* GraphQL */ `{ me { chainAccount { address linkedAddress
 interface Person {
   id: string;
   token: string;
+  /** The typed SDK, signed in as this person. */
+  sdk: EcoCoinClient;
 }
+
+const clients: EcoCoinClient[] = [];
 
 async function person(name: string): Promise<Person> {
   const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
     input: { email: `${name.toLowerCase()}-${key().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
   });
-  return { id: result.data!.register.user.id, token: result.data!.register.token };
+  const token = result.data!.register.token;
+  const sdk = createEcoCoinClient({ url: stack.gatewayUrl, token });
+  clients.push(sdk);
+  return { id: result.data!.register.user.id, token, sdk };
 }
 
 async function giveCarbon(to: Person, tonnes: string) {
@@ -72,6 +80,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  for (const client of clients) await client.dispose();
   await stack?.stop();
 });
 
@@ -80,10 +89,9 @@ describe('withdrawing CARBON to an address on chain', () => {
     const ana = await person('Ana');
     await giveCarbon(ana, '5');
     const toAddress = getAddress(`0x${randomUUID().replaceAll('-', '').padEnd(40, '7')}`);
-    const variables = { input: { amount: '2.5', toAddress }, key: key() };
-    const withdrawn = await stack.graphql(WITHDRAW, variables, ana.token);
-    expect(withdrawn.errors).toBeUndefined();
-    expect(withdrawn.data?.withdrawCarbon).toMatchObject({
+    const variables = { input: { amount: '2.5', toAddress }, idempotencyKey: key() };
+    const { withdrawCarbon } = await ana.sdk.request(WithdrawCarbonDocument, variables);
+    expect(withdrawCarbon).toMatchObject({
       type: 'WITHDRAWAL',
       status: 'COMPLETED',
       amount: '2.500000000000000000',
@@ -93,13 +101,13 @@ describe('withdrawing CARBON to an address on chain', () => {
     expect(await carbonOnLedger(ana)).toBe('2.500000000000000000');
 
     // The same key again: the first result, nothing minted or debited twice.
-    const again = await stack.graphql(WITHDRAW, variables, ana.token);
-    expect(again.data?.withdrawCarbon.id).toBe(withdrawn.data?.withdrawCarbon.id);
+    const again = await ana.sdk.request(WithdrawCarbonDocument, variables);
+    expect(again.withdrawCarbon.id).toBe(withdrawCarbon.id);
     expect(await balanceOnChain(toAddress)).toBe((5n * TONNE) / 2n);
     expect(await carbonOnLedger(ana)).toBe('2.500000000000000000');
 
-    const byHash = await stack.graphql(`query ($hash: String!) { chainTransaction(hash: $hash) { id status } }`, { hash: withdrawn.data?.withdrawCarbon.withdrawal.chainTransaction.hash }, ana.token);
-    expect(byHash.data?.chainTransaction).toEqual({ id: withdrawn.data?.withdrawCarbon.withdrawal.chainTransaction.id, status: 'CONFIRMED' });
+    const byHash = await stack.graphql(`query ($hash: String!) { chainTransaction(hash: $hash) { id status } }`, { hash: withdrawCarbon.withdrawal?.chainTransaction?.hash }, ana.token);
+    expect(byHash.data?.chainTransaction).toEqual({ id: withdrawCarbon.withdrawal?.chainTransaction?.id, status: 'CONFIRMED' });
   });
 
   it('refuses bad addresses and amounts with a code, moving nothing', async () => {
@@ -151,16 +159,15 @@ describe('staking through the gateway', () => {
   it('withdraws to the custodial account and stakes it', async () => {
     const dan = await person('Dan');
     await giveCarbon(dan, '3');
-    const account = (await stack.graphql(CHAIN_ACCOUNT, {}, dan.token)).data!.me.chainAccount;
+    const account = (await dan.sdk.request(ChainAccountDocument, {})).me.chainAccount!;
     expect(account).toMatchObject({ linkedAddresses: [], carbonBalance: '0.000000000000000000' });
-    const withdrawn = await stack.graphql(WITHDRAW, { input: { amount: '3', toAddress: account.address }, key: key() }, dan.token);
-    expect(withdrawn.data?.withdrawCarbon.status).toBe('COMPLETED');
-    const staked = await stack.graphql(`mutation { stake(amount: "2") { kind status } }`, {}, dan.token);
-    expect(staked.errors).toBeUndefined();
-    expect(staked.data?.stake.kind).toBe('STAKE');
+    const withdrawn = await dan.sdk.request(WithdrawCarbonDocument, { input: { amount: '3', toAddress: account.address }, idempotencyKey: key() });
+    expect(withdrawn.withdrawCarbon.status).toBe('COMPLETED');
+    const { stake } = await dan.sdk.request(StakeDocument, { amount: '2' });
+    expect(stake.kind).toBe('STAKE');
     const after = await waitFor(
       async () => {
-        const current = (await stack.graphql(CHAIN_ACCOUNT, {}, dan.token)).data!.me.chainAccount;
+        const current = (await dan.sdk.request(ChainAccountDocument, {})).me.chainAccount!;
         return current.stake.staked === '2.000000000000000000' && current;
       },
       { timeoutMs: 15_000, message: 'the stake to show' },
@@ -180,13 +187,15 @@ describe('retiring carbon credits', () => {
     const id = retired.data!.retireCarbonCredits.id;
     const retirement = await waitFor(
       async () => {
-        const current = (await stack.graphql(RETIREMENT, { id }, eve.token)).data?.transaction.retirement;
+        const current = (await eve.sdk.request(RetirementCertificateDocument, { transactionId: id })).transaction?.retirement;
         return current?.chainStatus === 'CONFIRMED' && current;
       },
       { timeoutMs: 30_000, message: 'the certificate on chain' },
     );
-    expect(retirement).toMatchObject({ beneficiary: 'Acme Ltd', txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), chainTransaction: { status: 'CONFIRMED', kind: 'RETIRE' } });
-    const certificate = await chain.readContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: 'retirement', args: [BigInt(retirement.certificateId)] });
+    expect(retirement).toMatchObject({ beneficiary: 'Acme Ltd', txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    const retireTransaction = (await stack.graphql(RETIREMENT, { id }, eve.token)).data?.transaction.retirement.chainTransaction;
+    expect(retireTransaction).toEqual({ status: 'CONFIRMED', kind: 'RETIRE' });
+    const certificate = await chain.readContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: 'retirement', args: [BigInt(retirement.certificateId!)] });
     expect(certificate).toMatchObject({ amount: (3n * TONNE) / 2n, beneficiary: 'Acme Ltd', message: 'Flights 2026' });
     expect(await carbonOnLedger(eve)).toBe('0.500000000000000000');
   });
