@@ -1,22 +1,10 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, getOperationAST, print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
+import { ERROR_CODES } from '../lib/errors.js';
 
-/** The codes the API puts in `extensions.code` (README). */
-const API_ERROR_CODES = [
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'INSUFFICIENT_FUNDS',
-  'IDEMPOTENCY_KEY_REUSED',
-  'QUOTE_EXPIRED',
-  'RATE_LIMITED',
-  'UPSTREAM_UNAVAILABLE',
-  'INTERNAL',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-] as const;
+/** The codes the API puts in `extensions.code` (README): the platform's own, and GraphQL's for a bad document. */
+const API_ERROR_CODES = [...ERROR_CODES, 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'] as const;
 
 /**
  * An API code, or the client's own for failures without a GraphQL answer. A code this client does not know

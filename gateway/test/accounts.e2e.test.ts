@@ -4,8 +4,9 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../lib/auth/internal-credential.js';
 import { issueUserToken } from '../../lib/auth/user-token.js';
-import { createEcoCoinClient, type EcoCoinClient, EcoCoinError, LoginDocument, MeDocument, type RegisterInput, RegisterDocument, type RegistrationRole } from '../../sdk/index.js';
+import { createEcoCoinClient, type EcoCoinClient, LoginDocument, MeDocument, type RegisterInput, RegisterDocument, type RegistrationRole } from '../../sdk/index.js';
 import { postGraphQL, type Stack, startStack, TEST_SECRETS } from '../../test/support/stack.js';
+import { rejection } from '../../test/support/sdk.js';
 
 // Documents a typed client cannot send (values outside the schema's types) go as text.
 const REGISTER = print(RegisterDocument);
@@ -23,15 +24,6 @@ async function register(name: string, role: RegistrationRole = 'BUYER') {
   return { email, token: register.token, user: register.user };
 }
 
-/** The error a call rejected with, or a failure if it did not reject. */
-async function rejection(call: Promise<unknown>): Promise<EcoCoinError> {
-  const error = await call.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(EcoCoinError);
-  return error as EcoCoinError;
-}
 
 beforeAll(async () => {
   stack = await startStack();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonTokenAbi } from '../../contracts/artifacts/index.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
 import { ChainAccountDocument, createEcoCoinClient, type EcoCoinClient, RetirementCertificateDocument, StakeDocument, WithdrawCarbonDocument } from '../../sdk/index.js';
+import { rejection } from '../../test/support/sdk.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -141,9 +142,9 @@ describe('withdrawing CARBON to an address on chain', () => {
     };
     await setMinter(false);
     try {
-      const result = await stack.graphql(WITHDRAW, { input: { amount: '0.4', toAddress: outsider.address }, key: key() }, cara.token);
-      expect(result.errors?.[0]?.extensions?.code).toBe('CHAIN_TRANSACTION_FAILED');
-      expect(result.errors?.[0]?.message).toMatch(/AccessControlUnauthorizedAccount/);
+      const refused = await rejection(cara.sdk.request(WithdrawCarbonDocument, { input: { amount: '0.4', toAddress: outsider.address }, idempotencyKey: key() }));
+      expect(refused.code).toBe('CHAIN_TRANSACTION_FAILED');
+      expect(refused.message).toMatch(/AccessControlUnauthorizedAccount/);
       const history = await stack.graphql(`{ me { transactions(filter: { type: WITHDRAWAL }) { edges { node { status failureCode withdrawal { chainTransaction { status revertReason } } } } } } }`, {}, cara.token);
       expect(history.data?.me.transactions.edges).toEqual([
         { node: { status: 'FAILED', failureCode: 'CHAIN_TRANSACTION_FAILED', withdrawal: { chainTransaction: { status: 'FAILED', revertReason: expect.stringMatching(/AccessControlUnauthorizedAccount/) } } } },

@@ -7,7 +7,6 @@ import {
   createEcoCoinClient,
   DepositDocument,
   type EcoCoinClient,
-  EcoCoinError,
   LoginDocument,
   MeDocument,
   PriceDocument,
@@ -19,6 +18,7 @@ import {
   TransactionsDocument,
   WalletUpdatedDocument,
 } from '../index.js';
+import { rejection } from '../../test/support/sdk.js';
 
 const ADMIN = { email: 'admin@example.com', password: 'admin password 123' };
 let stack: Stack;
@@ -39,15 +39,6 @@ async function registeredBuyer(name: string) {
   return { buyer, user: register.user };
 }
 
-/** The error a call rejected with, or a failure if it did not reject. */
-async function rejection(call: Promise<unknown>): Promise<EcoCoinError> {
-  const error = await call.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(EcoCoinError);
-  return error as EcoCoinError;
-}
 
 beforeAll(async () => {
   stack = await startStack({
@@ -74,12 +65,10 @@ describe('the typed SDK against the gateway', () => {
     ]);
     const { deposit } = await buyer.request(DepositDocument, { input: { userId: user.id, currency: 'USD', amount: '100.00' }, idempotencyKey: randomUUID() });
     expect(deposit).toMatchObject({ type: 'DEPOSIT', status: 'COMPLETED', amount: '100.00', to: { id: user.id, displayName: 'Ada' } });
-
     const { quoteCarbonPurchase: quote } = await buyer.request(QuoteCarbonPurchaseDocument, { input: { usd: '10.00' } });
     expect(parseAmount(quote.totalUsd, 'USD')).toBeLessThanOrEqual(1000n);
     const { purchaseCarbonCredits: purchase } = await buyer.request(PurchaseCarbonCreditsDocument, { input: { quoteId: quote.id }, idempotencyKey: randomUUID() });
     expect(purchase).toMatchObject({ type: 'PURCHASE', status: 'COMPLETED', purchase: { tonnes: quote.tonnes, totalUsd: quote.totalUsd, pricePerTonne: quote.pricePerTonne } });
-
     const { transactions } = await buyer.request(TransactionsDocument, { first: 10 });
     expect(transactions.edges.map((edge) => [edge.node.type, edge.node.id])).toEqual([
       ['PURCHASE', purchase.id],
@@ -91,7 +80,6 @@ describe('the typed SDK against the gateway', () => {
     expect(balanceOf('USD')).toBe(formatAmount(10_000n - parseAmount(quote.totalUsd, 'USD'), 'USD'));
     expect(balanceOf('CARBON')).toBe(quote.tonnes);
   });
-
   it('answers prices and conversions without a token', async () => {
     const anonymous = client();
     const { price } = await anonymous.request(PriceDocument, { symbol: 'MCO2' });
@@ -99,7 +87,6 @@ describe('the typed SDK against the gateway', () => {
     const { convert } = await anonymous.request(ConvertDocument, { amount: '1', from: 'CARBON', to: 'USD' });
     expect(convert.result).toMatch(/^\d+\.\d{2}$/);
   });
-
   it('delivers priceUpdated ticks over the WebSocket, signed in with the token in connectionParams', async () => {
     const { buyer } = await registeredBuyer('Watcher');
     const ticks = buyer.subscribe(PriceUpdatedDocument, { symbol: 'MCO2' });
@@ -111,7 +98,6 @@ describe('the typed SDK against the gateway', () => {
     expect(tick.data.priceUpdated).toMatchObject({ symbol: 'MCO2', vs: 'USD', source: 'SIMULATED' });
     expect(tick.data.priceUpdated.value).toMatch(/^\d+(\.\d+)?$/);
   });
-
   it('ends a quiet subscription at once when the caller stops, even while it waits for an event', async () => {
     const { buyer } = await registeredBuyer('Quiet');
     const updates = buyer.subscribe(WalletUpdatedDocument);
@@ -131,7 +117,6 @@ describe('errors from the SDK', () => {
     expect(exponent.code).toBe('BAD_USER_INPUT');
     expect((await buyer.request(TransactionsDocument)).transactions.edges).toEqual([]);
   });
-
   it('says UNAUTHENTICATED to a request and to a subscription without a token', async () => {
     const anonymous = client();
     expect((await rejection(anonymous.request(MeDocument))).code).toBe('UNAUTHENTICATED');
