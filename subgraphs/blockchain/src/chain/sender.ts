@@ -23,6 +23,8 @@ export interface SendRequest {
   value?: bigint;
   /** Skips the estimate (tests use it to get a transaction that reverts on chain). */
   gas?: bigint;
+  /** Gas added to the estimate for work the estimate cannot see (state that depends on the block's time). */
+  gasExtra?: bigint;
 }
 
 /**
@@ -69,7 +71,7 @@ export class Sender {
       try {
         // The transport adds the headroom to the node's estimate.
         // Against the pending state, so the signer's sent but unmined transactions count.
-        gas = await chain.publicClient.estimateGas({ ...call, blockTag: 'pending' });
+        gas = (await chain.publicClient.estimateGas({ ...call, blockTag: 'pending' })) + (request.gasExtra ?? 0n);
       } catch (error) {
         const reason = revertReasonOf(error);
         if (reason === undefined) return chain.call('eth_estimateGas', () => Promise.reject(error));
