@@ -18,3 +18,6 @@ export function subgraphConfigSchema(service: string, defaultPort: number) {
 }
 
 export type SubgraphConfig = z.infer<ReturnType<typeof subgraphConfigSchema>>;
+
+/** Where another service listens, for its internal routes. */
+export const serviceUrl = (fallback: string) => z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).default(fallback);

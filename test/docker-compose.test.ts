@@ -58,7 +58,7 @@ function environmentOf(name: string): Record<string, string> {
 /** Settings inside a container must not point at loopback: that is the container itself, not the other service. */
 function loopbackSettings(config: Record<string, unknown>): string[] {
   return Object.entries(config)
-    .filter(([key, value]) => (/_URL$/.test(key) || key === 'rpcUrl') && key !== 'SIWE_URI' && typeof value === 'string')
+    .filter(([key, value]) => /(_URL|Url)$/.test(key) && key !== 'SIWE_URI' && typeof value === 'string')
     .filter(([, value]) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(value as string).hostname))
     .map(([key]) => key);
 }

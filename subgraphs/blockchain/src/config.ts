@@ -1,7 +1,7 @@
 import { type Address, getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import { positiveInt } from '../../../lib/config.js';
-import { subgraphConfigSchema } from '../../../lib/service-config.js';
+import { serviceUrl, subgraphConfigSchema } from '../../../lib/service-config.js';
 
 /** anvil's well-known test mnemonic; refused when NODE_ENV=production. */
 export const DEV_CUSTODY_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -30,6 +30,9 @@ const contractAddressesJson = z.string().transform((text, ctx) => {
 
 const blockchainSettingsSchema = z
   .object({
+    /** The user subgraph: a custodial account is opened only for a user it knows. */
+    USER_SERVICE_URL: serviceUrl('http://127.0.0.1:4001'),
+    INTERNAL_TIMEOUT_MS: positiveInt(5_000),
     ETH_RPC_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).default('http://127.0.0.1:8545'),
     RPC_TIMEOUT_MS: positiveInt(10_000),
     CHAIN_ID: z.coerce.number({ message: 'must be a whole number' }).int().positive().optional(),
@@ -82,6 +85,8 @@ export const blockchainConfigSchema = (defaultPort: number) =>
         return z.NEVER;
       }
       return {
+        userServiceUrl: settings.USER_SERVICE_URL,
+        internalTimeoutMs: settings.INTERNAL_TIMEOUT_MS,
         rpcUrl: settings.ETH_RPC_URL,
         rpcTimeoutMs: settings.RPC_TIMEOUT_MS,
         chainIdExpected: settings.CHAIN_ID,

@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
 import { parseConfig } from '../../../lib/config.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
+import { InternalClient } from '../../../lib/internal-client.js';
+import { USER_LOOKUP_PATH, type UserSummary } from '../../../lib/users/lookup.js';
 import { type BackgroundTask, readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { createChain } from './chain/clients.js';
@@ -34,7 +36,11 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
       async setup(runtime) {
         const chain = createChain(config, runtime.log);
         const sender = new Sender(chain, runtime.db);
-        const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth });
+        const users = new InternalClient(config.userServiceUrl, runtime.credential, { kind: 'service', service: SERVICE }, config.internalTimeoutMs);
+        const checkUser = async (userId: string) => {
+          await users.post<UserSummary>(USER_LOOKUP_PATH, { id: userId });
+        };
+        const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth, checkUser });
         const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.trackerPollIntervalMs });
         const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, userLocks: new KeyedLock(), siwe: config.siwe };
         const retirements = await startDurableConsumer({

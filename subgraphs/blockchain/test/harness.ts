@@ -20,6 +20,7 @@ import { type AnvilNode, startAnvil } from '../../../scripts/infra/anvil.js';
 import { type ContractAddresses, DEV_MNEMONIC, deployContracts } from '../../../scripts/infra/deploy-contracts.js';
 import { createTestDatabase } from '../../../test/support/database.js';
 import { postGraphQL, TEST_SECRETS } from '../../../test/support/stack.js';
+import { startFromEnv as startUserService } from '../../user/src/server.js';
 import { configSchema, startFromEnv } from '../src/server.js';
 
 export const TONNE = parseUnits('1', 18);
@@ -47,14 +48,52 @@ export type DeployedChain = Awaited<ReturnType<typeof startDeployedChain>>;
 
 export interface BlockchainService {
   server: RunningServer;
+  users: UserDirectory;
+  /** A user the user subgraph knows. */
+  newUser(): Promise<string>;
   databaseUrl: string;
   sql: postgres.Sql;
   as(userId: string, role?: Role): <Data = Record<string, any>>(query: string, variables?: Record<string, unknown>) => ReturnType<typeof postGraphQL<Data>>;
   stop(): Promise<void>;
 }
 
-/** The real service on a free port, its own database, talking to `rpcUrl`. */
-export async function startBlockchainService(options: { rpcUrl: string; contracts: ContractAddresses; env?: Record<string, string> }): Promise<BlockchainService> {
+/** The real user subgraph, which the blockchain subgraph asks whether a user exists; `register()` makes one. */
+export interface UserDirectory {
+  url: string;
+  register(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startUserDirectory(): Promise<UserDirectory> {
+  const database = await createTestDatabase('blockchain_users');
+  const server = await startUserService({ ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: database.url }, { transport: createMemoryTransport() });
+  const credential = new InternalCredential(TEST_SECRETS.GATEWAY_SECRET);
+  return {
+    url: new URL(server.url).origin,
+    async register() {
+      const token = await credential.mint({ kind: 'gateway', identity: null });
+      const result = await postGraphQL<{ register: { user: { id: string } } }>(
+        server.url,
+        /* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { user { id } } }`,
+        { input: { email: `holder-${randomUUID().slice(0, 8)}@example.com`, password: 'long enough password', displayName: 'Holder', role: 'BUYER' } },
+        { [INTERNAL_CREDENTIAL_HEADER]: token },
+      );
+      if (!result.data) throw new Error(`could not register a user: ${JSON.stringify(result.errors)}`);
+      return result.data.register.user.id;
+    },
+    async stop() {
+      await server.stop();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * The real service on a free port, its own database, talking to `rpcUrl`, and asking `users` (a user subgraph of
+ * its own unless given) whether a user exists.
+ */
+export async function startBlockchainService(options: { rpcUrl: string; contracts: ContractAddresses; env?: Record<string, string>; users?: UserDirectory }): Promise<BlockchainService> {
+  const users = options.users ?? (await startUserDirectory());
   const database = await createTestDatabase('blockchain');
   const server = await startFromEnv(
     {
@@ -65,6 +104,7 @@ export async function startBlockchainService(options: { rpcUrl: string; contract
       DATABASE_URL: database.url,
       ETH_RPC_URL: options.rpcUrl,
       CONTRACT_ADDRESSES: JSON.stringify(options.contracts),
+      USER_SERVICE_URL: users.url,
       TRACKER_POLL_INTERVAL_MS: '50',
       INDEXER_POLL_INTERVAL_MS: '100',
       RPC_TIMEOUT_MS: '2000',
@@ -76,6 +116,8 @@ export async function startBlockchainService(options: { rpcUrl: string; contract
   const credential = new InternalCredential(TEST_SECRETS.GATEWAY_SECRET);
   return {
     server,
+    users,
+    newUser: () => users.register(),
     databaseUrl: database.url,
     sql,
     as(userId, role = 'BUYER') {
@@ -88,6 +130,7 @@ export async function startBlockchainService(options: { rpcUrl: string; contract
       await server.stop();
       await sql.end();
       await database.drop();
+      if (!options.users) await users.stop();
     },
   };
 }
@@ -105,7 +148,8 @@ export async function startParts(options: { rpcUrl: string; contracts: ContractA
   const config = parseConfig(configSchema, { CONTRACT_ADDRESSES: JSON.stringify(options.contracts), ETH_RPC_URL: options.rpcUrl, NODE_ENV: 'test', ...options.env });
   const chain = createChain(config, silentLogger);
   const sender = new Sender(chain, connection.db);
-  const custody = createCustody({ chain, db: connection.db, sender, gasFundingEth: config.gasFundingEth });
+  // The parts alone, without the user subgraph: every user id counts as known (the service tests check the lookup).
+  const custody = createCustody({ chain, db: connection.db, sender, gasFundingEth: config.gasFundingEth, checkUser: async () => {} });
   return {
     config,
     chain,

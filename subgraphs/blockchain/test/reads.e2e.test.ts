@@ -20,7 +20,7 @@ afterAll(async () => {
 
 describe('reading a chain account', () => {
   it('gives a user their own custodial address, funded with gas, with MCO2 minted by an ADMIN', async () => {
-    const ada = newUserId();
+    const ada = await service.newUser();
     const first = await service.as(ada)(CHAIN_ACCOUNT, { id: ada });
     expect(first.errors).toBeUndefined();
     const account = first.data!._entities[0].chainAccount;
@@ -60,13 +60,23 @@ describe('reading a chain account', () => {
     const [count] = await service.sql`select count(*)::int as n from custody_accounts where user_id in (${ada}, ${ben})`;
     expect(count!.n).toBe(0);
   });
+
+  it('answers NOT_FOUND for a user the user subgraph does not know, spending no address or gas', async () => {
+    const nobody = newUserId();
+    const minted = await service.as(admin, 'ADMIN')(/* GraphQL */ `mutation ($id: ID!) { mintCarbonOnChain(userId: $id, amount: "1") { id } }`, { id: nobody });
+    expect(minted.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const read = await service.as(admin, 'ADMIN')(CHAIN_ACCOUNT, { id: nobody });
+    expect(read.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await service.sql`select * from custody_accounts where user_id = ${nobody}`).toHaveLength(0);
+    expect(await service.sql`select * from chain_transactions where user_id = ${nobody}`).toHaveLength(0);
+  });
 });
 
 describe('when the Ethereum node fails', () => {
   it('answers UPSTREAM_UNAVAILABLE when nothing listens at ETH_RPC_URL, and records no account', async () => {
-    const down = await startBlockchainService({ rpcUrl: `http://127.0.0.1:${await freePort()}`, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false' } });
+    const down = await startBlockchainService({ rpcUrl: `http://127.0.0.1:${await freePort()}`, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false' }, users: service.users });
     try {
-      const ada = newUserId();
+      const ada = await service.newUser();
       const result = await down.as(ada)(CHAIN_ACCOUNT, { id: ada });
       expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(result.errors?.[0]?.message).toMatch(/Ethereum node is unavailable/);
@@ -82,9 +92,9 @@ describe('when the Ethereum node fails', () => {
     for (const answer of answers) {
       const garbage: Server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(answer));
       await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
-      const down = await startBlockchainService({ rpcUrl: `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false', CUSTODY_GAS_FUNDING_ETH: '0' } });
+      const down = await startBlockchainService({ rpcUrl: `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false', CUSTODY_GAS_FUNDING_ETH: '0' }, users: service.users });
       try {
-        const ada = newUserId();
+        const ada = await service.newUser();
         const result = await down.as(ada)(/* GraphQL */ `query ($id: ID!) { _entities(representations: [{ __typename: "User", id: $id }]) { ... on User { chainAccount { carbonBalance } } } }`, { id: ada });
         expect(result.errors?.[0]?.extensions?.code, answer).toBe('UPSTREAM_UNAVAILABLE');
       } finally {

@@ -35,7 +35,7 @@ async function confirmed(userId: string, transaction: { id: string; status: stri
 }
 
 async function holderOf(tonnes: string) {
-  const userId = newUserId();
+  const userId = await service.newUser();
   const minted = await service.as(admin, 'ADMIN')(/* GraphQL */ `mutation ($id: ID!, $amount: Amount!) { mintCarbonOnChain(userId: $id, amount: $amount) { ${TX} } }`, { id: userId, amount: tonnes });
   expect(minted.errors).toBeUndefined();
   expect((await confirmed(admin, minted.data!.mintCarbonOnChain)).status).toBe('CONFIRMED');

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { positiveInt } from '../../../lib/config.js';
-import { subgraphConfigSchema } from '../../../lib/service-config.js';
+import { serviceUrl, subgraphConfigSchema } from '../../../lib/service-config.js';
 
-const serviceUrl = (fallback: string) => z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).default(fallback);
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
 
 export const transactionConfigSchema = (defaultPort: number) =>

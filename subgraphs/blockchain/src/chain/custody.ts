@@ -21,7 +21,16 @@ export interface Custody {
   usersOf(addresses: readonly Address[]): Promise<Map<Address, string>>;
 }
 
-export function createCustody(options: { chain: Chain; db: PostgresJsDatabase<typeof schema>; sender: Sender; gasFundingEth: string }): Custody {
+export interface CustodyOptions {
+  chain: Chain;
+  db: PostgresJsDatabase<typeof schema>;
+  sender: Sender;
+  gasFundingEth: string;
+  /** Resolves when the user exists; NOT_FOUND (or UPSTREAM_UNAVAILABLE) otherwise. Asked before an account is opened. */
+  checkUser(userId: string): Promise<void>;
+}
+
+export function createCustody(options: CustodyOptions): Custody {
   const { chain, db, sender } = options;
   const gasFundingWei = parseEther(options.gasFundingEth);
 
@@ -33,6 +42,8 @@ export function createCustody(options: { chain: Chain; db: PostgresJsDatabase<ty
    * then finds the first one's account.
    */
   async function openAccount(userId: string): Promise<CustodyAccountRow> {
+    // An address index and its gas are never spent on a user id nobody has.
+    await options.checkUser(userId);
     return db.transaction(async (tx) => {
       const [next] = await tx.execute<{ index: string }>(sql`select nextval(pg_get_serial_sequence('custody_accounts', 'address_index')) as index`);
       const addressIndex = Number(next?.index);
