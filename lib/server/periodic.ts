@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import type { SqlExecutor } from '../events/outbox.js';
 import type { Logger } from '../log.js';
 import type { BackgroundTask } from './service.js';
 
@@ -10,6 +12,11 @@ export interface PeriodicOptions<Result> {
   log: Logger;
   /** One pass; `stopped()` turns true when the task is stopping, so a long pass can end early. */
   pass(stopped: () => boolean): Promise<Result>;
+  /**
+   * One instance at a time across processes: each pass holds this transaction-scoped advisory lock in `db`, and
+   * an instance that cannot take it skips its pass (answering `skipped`).
+   */
+  exclusive?: { db: SqlExecutor; lock: string; skipped: Result };
 }
 
 export interface PeriodicTask<Result> extends BackgroundTask {
@@ -28,8 +35,17 @@ export function startPeriodic<Result>(options: PeriodicOptions<Result>): Periodi
   let timer: NodeJS.Timeout | undefined;
   const isStopped = () => stopped;
 
+  const { exclusive } = options;
+  const passOnce = (): Promise<Result> =>
+    exclusive
+      ? exclusive.db.transaction(async (tx) => {
+          const [row] = (await tx.execute(sql`select pg_try_advisory_xact_lock(hashtext(${exclusive.lock})) as locked`)) as unknown as { locked: boolean }[];
+          return row?.locked ? options.pass(isStopped) : exclusive.skipped;
+        })
+      : options.pass(isStopped);
+
   const runOnce = (): Promise<Result> => {
-    const pass = running.catch(() => {}).then(() => options.pass(isStopped));
+    const pass = running.catch(() => {}).then(passOnce);
     running = pass.catch(() => {});
     return pass;
   };

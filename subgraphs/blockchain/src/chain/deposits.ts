@@ -25,6 +25,7 @@ export type DepositSweeper = PeriodicTask<number>;
  * 3. once the burn is confirmed, the deposit is CREDITED and a CARBON_DEPOSIT event is written in the same SQL
  *    transaction; the transaction subgraph credits the user's CARBON from it, idempotent by the deposit id.
  * A burn that fails (the tokens were staked meanwhile, no gas) marks the deposit FAILED: nothing is credited.
+ * One instance sweeps at a time (an advisory lock per pass), so two never burn the same deposit.
  */
 export function startDepositSweeper(deps: BlockchainServiceDeps, options: { intervalMs: number }): DepositSweeper {
   const { chain, db } = deps;
@@ -88,5 +89,5 @@ export function startDepositSweeper(deps: BlockchainServiceDeps, options: { inte
     return open.length;
   }
 
-  return startPeriodic({ what: 'sweeping chain deposits', intervalMs: options.intervalMs, firstDelayMs: 0, log: chain.log, pass });
+  return startPeriodic({ what: 'sweeping chain deposits', intervalMs: options.intervalMs, firstDelayMs: 0, log: chain.log, pass, exclusive: { db, lock: 'blockchain.deposit-sweeper', skipped: 0 } });
 }

@@ -47,6 +47,7 @@ export type RetirementRecorder = PeriodicTask<number>;
  * them with the certificate's beneficiary and message, and the certificate number from the Retired event is
  * stored. Each step's transaction carries the retirement id, so after a crash or a time-out a pass finds what
  * was sent and goes on from there; a step that fails SEND_ATTEMPTS_MAX times marks the chain side FAILED.
+ * One instance records at a time (an advisory lock per pass), so two never send the same step.
  */
 export function startRetirementRecorder(deps: BlockchainServiceDeps, options: { intervalMs: number }): RetirementRecorder {
   const { chain, db } = deps;
@@ -102,7 +103,7 @@ export function startRetirementRecorder(deps: BlockchainServiceDeps, options: { 
     return open.length;
   }
 
-  return startPeriodic({ what: 'recording retirements on chain', intervalMs: options.intervalMs, firstDelayMs: 0, log: chain.log, pass });
+  return startPeriodic({ what: 'recording retirements on chain', intervalMs: options.intervalMs, firstDelayMs: 0, log: chain.log, pass, exclusive: { db, lock: 'blockchain.retirement-recorder', skipped: 0 } });
 }
 
 export type RetirementChainStatus = 'QUEUED' | 'SUBMITTED' | 'CONFIRMED' | 'FAILED';
