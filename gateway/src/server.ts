@@ -80,6 +80,9 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     gateway,
     introspection: !production,
     includeStacktraceInErrorResponses: false,
+    // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
+    // stop the server a second time and re-raise the signal, which ends the process before the drain.
+    stopOnTerminationSignals: false,
     validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX)],
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
     plugins: [

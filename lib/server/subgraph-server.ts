@@ -71,6 +71,9 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
     includeStacktraceInErrorResponses: false,
+    // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
+    // stop the server a second time and re-raise the signal, which ends the process before the drain.
+    stopOnTerminationSignals: false,
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver')),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(options.shutdownTimeoutMs) }),

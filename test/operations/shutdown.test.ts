@@ -86,7 +86,8 @@ async function query(url: string, document: string): Promise<Response> {
 
 describe('SIGTERM', () => {
   it('lets the request in flight finish, publishes what it wrote, disconnects from Kafka and exits 0', async () => {
-    const child = await startChild({ SHUTDOWN_TIMEOUT_MS: '20000' });
+    // Not NODE_ENV=test: outside it Apollo Server would add signal handlers of its own unless told not to.
+    const child = await startChild({ SHUTDOWN_TIMEOUT_MS: '20000', NODE_ENV: 'development' });
     const label = `slow-${randomUUID()}`;
     const answer = query(child.url, `{ slow(label: "${label}") }`);
     await waitFor(() => child.output().includes(`in-flight ${label}`), { timeoutMs: 10_000, message: 'the slow request to be in flight' });
