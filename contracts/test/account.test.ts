@@ -1,8 +1,8 @@
 import { type Address, type Hex, keccak256, parseEventLogs, toHex, zeroAddress, zeroHash } from 'viem';
 import type { HDAccount } from 'viem/accounts';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { carbonAccountAbi, carbonAccountBytecode } from '../artifacts/index.js';
-import { type Chain, expectRevert, startChain } from './chain.js';
+import { type Chain, expectRevert, revertEachTest, startChain } from './chain.js';
 
 const REGISTRAR_ROLE = keccak256(toHex('REGISTRAR_ROLE'));
 /** Platform account ids are hashes made off chain; these stand in for them. */
@@ -11,7 +11,6 @@ const ACCOUNT_B = keccak256(toHex('platform-account-b'));
 
 let chain: Chain;
 let registry: Address;
-let restoreSnapshot: () => Promise<void>;
 
 beforeAll(async () => {
   chain = await startChain();
@@ -25,15 +24,7 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => {
-  await chain?.anvil.stop();
-});
-beforeEach(async () => {
-  restoreSnapshot = await chain.snapshot();
-});
-afterEach(async () => {
-  await restoreSnapshot();
-});
+revertEachTest(() => chain);
 
 function accounts() {
   const [admin, registrar, alice, bob, carol] = chain.accounts;

@@ -7,19 +7,17 @@ import {
   type Hex,
   type TransactionReceipt,
   createTestClient,
-  custom,
   decodeErrorResult,
   getAddress,
-  http,
   parseSignature,
   publicActions,
-  toHex,
   walletActions,
 } from 'viem';
 import { type HDAccount, mnemonicToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
+import { rpcTransport } from '../../subgraphs/blockchain/src/chain/transport.js';
 import {
   carbonAccountAbi,
   carbonPaymentAbi,
@@ -32,8 +30,11 @@ import {
 const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
 /** How many of those accounts the tests name. */
 const ACCOUNT_COUNT = 6;
-/** Added to each gas estimate; see withGasHeadroom. */
-const GAS_ESTIMATE_HEADROOM_PERCENT = 20n;
+/**
+ * The blockchain subgraph's own transport (gas estimates raised by its headroom): an estimate is exact only for
+ * the block it was made against, and after a snapshot revert anvil may estimate at one second and mine at the next.
+ */
+const RPC_TIMEOUT_MS = 10_000;
 /** anvil mines each transaction at once; this only bounds a wait that went wrong. */
 const RECEIPT_TIMEOUT_MS = 10_000;
 
@@ -45,7 +46,7 @@ const ALL_ERRORS_ABI = [...carbonTokenAbi, ...carbonAccountAbi, ...carbonPayment
 /** One anvil per test file, and a client that reads, writes and travels in time on it. */
 export async function startChain() {
   const anvil: AnvilNode = await startAnvil();
-  const client = createTestClient({ mode: 'anvil', chain: foundry, transport: withGasHeadroom(anvil.rpcUrl), pollingInterval: 50 })
+  const client = createTestClient({ mode: 'anvil', chain: foundry, transport: rpcTransport(anvil.rpcUrl, RPC_TIMEOUT_MS), pollingInterval: 50 })
     .extend(publicActions)
     .extend(walletActions);
   const accounts: HDAccount[] = Array.from({ length: ACCOUNT_COUNT }, (_, addressIndex) =>
@@ -105,25 +106,22 @@ export async function startChain() {
 export type Chain = Awaited<ReturnType<typeof startChain>>;
 
 /**
- * HTTP to anvil, with every gas estimate raised by GAS_ESTIMATE_HEADROOM_PERCENT. An estimate is exact for
- * the block it was made against, and the gas of staking depends on the block time (rewriting an unchanged
- * timestamp is cheaper): after a snapshot revert anvil may estimate at one second and mine at the next,
- * and the transaction then ran out of gas now and then. Wallets add the same kind of headroom.
+ * For a test file with one chain (started in its beforeAll): every test starts from the state beforeAll left (a
+ * snapshot taken before it and reverted after it), and the chain stops after the file.
  */
-function withGasHeadroom(rpcUrl: string) {
-  const provider = http(rpcUrl)({ chain: foundry });
-  return custom(
-    {
-      async request({ method, params }: { method: string; params?: unknown }) {
-        const result: unknown = await provider.request({ method, params });
-        if (method !== 'eth_estimateGas' || typeof result !== 'string') return result;
-        return toHex((BigInt(result) * (100n + GAS_ESTIMATE_HEADROOM_PERCENT)) / 100n);
-      },
-    },
-    // viem prefers eth_fillTransaction, which estimates inside anvil; without it, viem calls eth_estimateGas.
-    { methods: { exclude: ['eth_fillTransaction'] } },
-  );
+export function revertEachTest(chainOf: () => Chain | undefined): void {
+  let restoreSnapshot: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    await chainOf()?.anvil.stop();
+  });
+  beforeEach(async () => {
+    restoreSnapshot = await (chainOf() as Chain).snapshot();
+  });
+  afterEach(async () => {
+    await restoreSnapshot?.();
+  });
 }
+
 
 /** Requires that `attempt` reverts with the custom error `errorName` and, when given, exactly these arguments. */
 export async function expectRevert(attempt: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {

@@ -1,8 +1,8 @@
 import { type Address, type Hex, keccak256, maxUint96, parseEventLogs, parseUnits, toHex, zeroAddress } from 'viem';
 import type { HDAccount } from 'viem/accounts';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { carbonPaymentAbi, carbonPaymentBytecode, carbonTokenAbi } from '../artifacts/index.js';
-import { type Chain, expectRevert, signPermit, startChain } from './chain.js';
+import { type Chain, expectRevert, revertEachTest, signPermit, startChain } from './chain.js';
 
 const TONNE = parseUnits('1', 18);
 const INVOICE_1 = keccak256(toHex('invoice-1'));
@@ -12,7 +12,6 @@ const PAYER_BALANCE = 100n * TONNE;
 let chain: Chain;
 let token: Address;
 let payments: Address;
-let restoreSnapshot: () => Promise<void>;
 
 beforeAll(async () => {
   chain = await startChain();
@@ -23,15 +22,7 @@ beforeAll(async () => {
   );
   await chain.mined(chain.client.writeContract({ account: admin, address: token, abi: carbonTokenAbi, functionName: 'mint', args: [payer.address, PAYER_BALANCE] }));
 });
-afterAll(async () => {
-  await chain?.anvil.stop();
-});
-beforeEach(async () => {
-  restoreSnapshot = await chain.snapshot();
-});
-afterEach(async () => {
-  await restoreSnapshot();
-});
+revertEachTest(() => chain);
 
 function accounts() {
   const [admin, payer, merchant, stranger] = chain.accounts;

@@ -1,8 +1,8 @@
 import { type Address, maxUint256, parseEventLogs, parseUnits, zeroAddress } from 'viem';
 import type { HDAccount } from 'viem/accounts';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { carbonStakingAbi, carbonStakingBytecode, carbonTokenAbi } from '../artifacts/index.js';
-import { type Chain, expectRevert, startChain } from './chain.js';
+import { type Chain, expectRevert, revertEachTest, startChain } from './chain.js';
 
 const TONNE = parseUnits('1', 18);
 const SCALE = 10n ** 18n;
@@ -13,7 +13,6 @@ const MINTED_EACH = 1_000n * TONNE;
 let chain: Chain;
 let token: Address;
 let staking: Address;
-let restoreSnapshot: () => Promise<void>;
 
 beforeAll(async () => {
   chain = await startChain();
@@ -27,15 +26,7 @@ beforeAll(async () => {
     await chain.mined(chain.client.writeContract({ account: holder, address: token, abi: carbonTokenAbi, functionName: 'approve', args: [staking, maxUint256] }));
   }
 });
-afterAll(async () => {
-  await chain?.anvil.stop();
-});
-beforeEach(async () => {
-  restoreSnapshot = await chain.snapshot();
-});
-afterEach(async () => {
-  await restoreSnapshot();
-});
+revertEachTest(() => chain);
 
 function accounts() {
   const [owner, alice, bob, funder, stranger] = chain.accounts;

@@ -1,7 +1,7 @@
 import { type Address, keccak256, parseEventLogs, parseUnits, toHex, zeroAddress } from 'viem';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { carbonTokenAbi, carbonTokenBytecode } from '../artifacts/index.js';
-import { type Chain, expectRevert, signPermit, startChain } from './chain.js';
+import { type Chain, expectRevert, revertEachTest, signPermit, startChain } from './chain.js';
 
 const TONNE = parseUnits('1', 18);
 const MINTER_ROLE = keccak256(toHex('MINTER_ROLE'));
@@ -9,21 +9,12 @@ const DEFAULT_ADMIN_ROLE = `0x${'00'.repeat(32)}` as const;
 
 let chain: Chain;
 let token: Address;
-let restoreSnapshot: () => Promise<void>;
 
 beforeAll(async () => {
   chain = await startChain();
   token = await chain.deployToken(chain.accounts[0]!);
 });
-afterAll(async () => {
-  await chain?.anvil.stop();
-});
-beforeEach(async () => {
-  restoreSnapshot = await chain.snapshot();
-});
-afterEach(async () => {
-  await restoreSnapshot();
-});
+revertEachTest(() => chain);
 
 function accounts() {
   const [admin, alice, bob, carol] = chain.accounts;

@@ -1,6 +1,7 @@
 import { eq, inArray } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { type Address, type Hash, TransactionReceiptNotFoundError } from 'viem';
+import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
 import type * as schema from '../db/schema.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
@@ -23,9 +24,6 @@ export interface Tracker extends BackgroundTask {
 
 export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typeof schema>; pollIntervalMs: number }): Tracker {
   const { chain, db } = options;
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | undefined;
 
   async function settle(row: ChainTransactionRow, headBlock: bigint): Promise<void> {
     const hash = row.hash as Hash;
@@ -66,19 +64,7 @@ export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typ
     for (const row of open) await settle(row, headBlock);
   }
 
-  function schedule() {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = pass()
-        .catch((error: unknown) => chain.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'transaction tracker pass failed; will retry'))
-        .finally(() => {
-          running = null;
-          schedule();
-        });
-    }, options.pollIntervalMs);
-    timer.unref();
-  }
-  schedule();
+  const periodic = startPeriodic({ what: 'transaction tracker pass', intervalMs: options.pollIntervalMs, log: chain.log, pass });
 
   async function settleNow(id: string): Promise<ChainTransactionRow> {
     const read = async () => (await db.select().from(chainTransactions).where(eq(chainTransactions.id, id)))[0] as ChainTransactionRow;
@@ -88,13 +74,5 @@ export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typ
     return read();
   }
 
-  return {
-    pass,
-    settleNow,
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return { pass: periodic.runOnce, settleNow, stop: periodic.stop };
 }

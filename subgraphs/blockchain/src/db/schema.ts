@@ -150,7 +150,6 @@ export const chainRetirements = pgTable(
     retireTransactionId: uuid('retire_transaction_id'),
     /** Set when the chain side gave up (a send failed too often); the ledger retirement stands. */
     failureMessage: text('failure_message'),
-    attempts: integer('attempts').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -4,6 +4,7 @@ import { type Abi, type Address, BlockNotFoundError } from 'viem';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
 import { createEnvelope } from '../../../../lib/events/envelope.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
+import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
 import type { Chain } from '../chain/clients.js';
 import type { Custody } from '../chain/custody.js';
@@ -46,9 +47,6 @@ export function startIndexer(options: IndexerOptions): Indexer {
     { name: 'token', address: chain.contracts.token, abi: carbonTokenAbi, events: TOKEN_EVENTS },
     { name: 'staking', address: chain.contracts.staking, abi: carbonStakingAbi, events: STAKING_EVENTS },
   ];
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | undefined;
 
   const blockHashAt = (number: bigint) =>
     chain.publicClient.getBlock({ blockNumber: number }).then(
@@ -140,35 +138,12 @@ export function startIndexer(options: IndexerOptions): Indexer {
     });
   }
 
-  async function catchUp(): Promise<void> {
+  async function catchUp(stopped: () => boolean): Promise<void> {
     for (const contract of contracts) {
-      while (!stopped && !(await indexRange(contract))) {}
+      while (!stopped() && !(await indexRange(contract))) {}
     }
   }
 
-  function schedule(delayMs: number) {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = catchUp()
-        .catch((error: unknown) => chain.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'indexer pass failed; will retry'))
-        .finally(() => {
-          running = null;
-          schedule(options.pollIntervalMs);
-        });
-    }, delayMs);
-    timer.unref();
-  }
-  schedule(0);
-
-  return {
-    async catchUp() {
-      await running;
-      await catchUp();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  const periodic = startPeriodic({ what: 'indexer pass', intervalMs: options.pollIntervalMs, firstDelayMs: 0, log: chain.log, pass: catchUp });
+  return { catchUp: periodic.runOnce, stop: periodic.stop };
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from '../../../../lib/log.js';
+import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
 import type { NotificationDb } from './store.js';
 
@@ -20,19 +21,5 @@ export function startRetention(options: { db: NotificationDb; log: Logger; reten
       delete from webhook_deliveries where id in (
         select id from webhook_deliveries where status <> 'PENDING' and completed_at < ${cutoff} limit ${PRUNE_DELETE_MAX})`);
   };
-  let running: Promise<void> | null = null;
-  const pass = () => {
-    running ??= prune()
-      .catch((error: unknown) => options.log.warn({ err: error }, 'notification retention pass failed'))
-      .finally(() => void (running = null));
-  };
-  const timer = setInterval(pass, PRUNE_INTERVAL_MS);
-  timer.unref();
-  pass();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic({ what: 'notification retention pass', intervalMs: PRUNE_INTERVAL_MS, firstDelayMs: 0, log: options.log, pass: prune });
 }

@@ -96,6 +96,8 @@ export async function applyPosting(deps: EngineDeps, posting: PostingRequest): P
  */
 export async function drive(deps: EngineDeps, row: TransactionRow, retryDelaysMs: readonly number[] = []): Promise<TransactionRow> {
   if (row.status !== 'PENDING') return row;
+  // A withdrawal whose mint was sent had its debit applied before: only the chain's answer is still wanted.
+  if (row.type === 'WITHDRAWAL' && row.chainTransactionId) return sendWithdrawal(deps, row);
   let outcome = await applyPosting(deps, row.posting);
   for (const delayMs of retryDelaysMs) {
     if (outcome.kind !== 'unknown') break;

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { BackgroundTask } from '../../../../lib/server/service.js';
+import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
 import { drive, type EngineDeps } from './engine.js';
 
@@ -19,11 +19,7 @@ export interface RecoveryOptions {
  * work on the same row), re-applies each posting (idempotent by id) and records the outcome. A transaction
  * whose posting still gets no answer waits longer each time, up to `retryDelayMaxMs`.
  */
-export function startRecovery(deps: EngineDeps, options: RecoveryOptions): BackgroundTask & { runOnce(): Promise<number> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
-
+export function startRecovery(deps: EngineDeps, options: RecoveryOptions): PeriodicTask<number> {
   function claim(): Promise<TransactionRow[]> {
     const due = sql`(select id from ${transactions} where status = 'PENDING' and next_attempt_at <= now()
                      order by next_attempt_at limit ${options.batchSizeMax} for update skip locked)`;
@@ -34,10 +30,10 @@ export function startRecovery(deps: EngineDeps, options: RecoveryOptions): Backg
       .returning();
   }
 
-  async function runOnce(): Promise<number> {
+  async function pass(stopped: () => boolean): Promise<number> {
     const claimed = await claim();
     for (const row of claimed) {
-      if (stopped) break;
+      if (stopped()) break;
       const after = await drive(deps, row);
       if (after.status === 'PENDING') {
         const delayMs = Math.min(options.retryDelayMaxMs, 1000 * 2 ** Math.min(row.attempts, 10));
@@ -51,29 +47,5 @@ export function startRecovery(deps: EngineDeps, options: RecoveryOptions): Backg
     return claimed.length;
   }
 
-  function schedule() {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = runOnce()
-        .catch((error: unknown) => {
-          deps.log.warn({ err: error }, 'recovery pass failed');
-          return 0;
-        })
-        .finally(() => {
-          running = null;
-          schedule();
-        });
-    }, options.intervalMs);
-    timer.unref();
-  }
-  schedule();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return startPeriodic({ what: 'recovery pass', intervalMs: options.intervalMs, log: deps.log, pass });
 }

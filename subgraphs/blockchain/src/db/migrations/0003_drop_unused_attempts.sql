@@ -1,0 +1,1 @@
+ALTER TABLE "chain_retirements" DROP COLUMN "attempts";
