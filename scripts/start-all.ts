@@ -91,6 +91,8 @@ async function main() {
         `EcoCoin is up in ${seconds} s.`,
         `  Gateway       ${gateway.url}   (open it in a browser for Apollo Sandbox)`,
         `  Token         http://127.0.0.1:${gateway.port}/token   (OAuth2 password grant)`,
+        `  GraphiQL      http://127.0.0.1:${gateway.port}/graphiql   (works offline; sign in at the top)`,
+        `  Metrics       ${gateway.metricsUrl}   (Prometheus; each subgraph serves /metrics on its own port)`,
         ...urls,
         `  PostgreSQL    ${postgresServer.url('<service>_service_db')}   (data in ${settings.DATA_DIR})`,
         `  Chain         anvil at ${anvil.rpcUrl}, MCO2 token ${contracts.token} (addresses in ${resolve(settings.DATA_DIR, 'contracts.json')})`,
