@@ -156,6 +156,22 @@ describe('withdrawing CARBON to an address on chain', () => {
   });
 });
 
+describe('looking up a chain transaction', () => {
+  it('wants exactly one of id and hash, and a hash that is one', async () => {
+    const gus = await person('Gus');
+    const cases: [string, string][] = [
+      ['neither', '{ chainTransaction { id } }'],
+      ['both', `{ chainTransaction(id: "${randomUUID()}", hash: "0x${'a'.repeat(64)}") { id } }`],
+      ['a short hash', '{ chainTransaction(hash: "0x1234") { id } }'],
+    ];
+    for (const [name, query] of cases) {
+      const result = await stack.graphql(query, {}, gus.token);
+      expect(result.errors?.[0]?.extensions?.code, name).toBe('BAD_USER_INPUT');
+    }
+    expect((await stack.graphql(`{ chainTransaction(hash: "0x${'b'.repeat(64)}") { id } }`, {}, gus.token)).data?.chainTransaction).toBeNull();
+  });
+});
+
 describe('staking through the gateway', () => {
   it('withdraws to the custodial account and stakes it', async () => {
     const dan = await person('Dan');

@@ -21,6 +21,12 @@ describe('blockchain configuration', () => {
     expect(config.mnemonic.reveal()).toContain('junk');
   });
 
+  it('names a bad user service URL or work interval', () => {
+    expect(() => parse({ USER_SERVICE_URL: 'user:4001' })).toThrow(/USER_SERVICE_URL: must be an http\(s\):\/\/ URL/);
+    expect(() => parse({ CHAIN_WORK_INTERVAL_MS: '0' })).toThrow(/CHAIN_WORK_INTERVAL_MS/);
+    expect(parse({ USER_SERVICE_URL: 'http://user:4001', CHAIN_WORK_INTERVAL_MS: '250' })).toMatchObject({ userServiceUrl: 'http://user:4001', chainWorkIntervalMs: 250 });
+  });
+
   it('never prints the mnemonic when the config is logged or serialised', () => {
     const config = parse({ CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow' });
     expect(JSON.stringify(config)).not.toContain('sausage');

@@ -50,10 +50,16 @@ describe('POST /internal/withdrawals', () => {
     expect((await ask(service, withdrawal)).body.status).toBe('CONFIRMED');
     const reused = await ask(service, { ...withdrawal, amountMinor: String(2n * TONNE) });
     expect(reused).toMatchObject({ status: 400, body: { error: { code: 'BAD_USER_INPUT' } } });
-    for (const bad of [request({ toAddress: '0xnot' }), request({ amountMinor: '0' }), request({ amountMinor: '-5' }), request({ id: 'x' }), request({ toAddress: chain.contracts.staking }), { hello: 1 }]) {
+    const bads = [request({ toAddress: '0xnot' }), request({ amountMinor: '0' }), request({ amountMinor: '-5' }), request({ id: 'x' }), request({ toAddress: chain.contracts.staking })];
+    for (const bad of [...bads, { hello: 1 }]) {
       expect((await ask(service, bad)).body.error?.code, JSON.stringify(bad)).toBe('BAD_USER_INPUT');
     }
-    expect((await ask(service, request(), 'price')).body.error?.code).toBe('FORBIDDEN');
+    const forbidden = request();
+    expect((await ask(service, forbidden, 'price')).body.error?.code).toBe('FORBIDDEN');
+    // Refused before anything was recorded.
+    const refusedIds = [...bads.map((bad) => String(bad.id)), forbidden.id].filter((id) => id !== 'x');
+    expect(await service.sql`select id from withdrawals where id = any(${refusedIds}::uuid[])`).toEqual([]);
+    expect(await service.sql`select amount from withdrawals where id = ${withdrawal.id}`).toEqual([{ amount: String(TONNE) }]);
   });
 
   it('answers FAILED with UPSTREAM_UNAVAILABLE when the node is down or answers garbage, recording nothing as sent', async () => {
