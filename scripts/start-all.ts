@@ -82,7 +82,9 @@ async function main() {
       running.push(server);
       urls.push(`  ${subgraph.SERVICE.padEnd(13)} ${server.url}`);
     }
-    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '4000' }));
+    // The gateway's own database: its rate-limit counters.
+    await postgresServer.createDatabaseIfMissing('gateway_db');
+    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '4000', DATABASE_URL: postgresServer.url('gateway_db') }));
     running.push(gateway);
     const seconds = ((performance.now() - startedAtMs) / 1000).toFixed(1);
     process.stdout.write(

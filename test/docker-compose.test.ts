@@ -149,6 +149,19 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives the gateway its own PostgreSQL for the rate limits every replica shares, and believes no proxy by default', () => {
+    const database = service('gateway-db');
+    expect(database.image).toMatch(/^postgres:\d+/);
+    expect(database.environment?.POSTGRES_DB).toBe('gateway_db');
+    expect(database.volumes).toContain('gateway-db:/var/lib/postgresql/data');
+    expect(Object.keys(compose.volumes)).toContain('gateway-db');
+    const config = parseConfig(gatewayConfigSchema, environmentOf('gateway'));
+    expect(config.DATABASE_URL).toBe('postgres://ecocoin:ecocoin@gateway-db:5432/gateway_db');
+    expect(loopbackSettings(config)).toEqual([]);
+    expect(config.TRUSTED_PROXY_HOPS).toBe(0);
+    expect(service('gateway').depends_on?.['gateway-db']?.condition).toBe('service_healthy');
+  });
+
   it('runs anvil with a health check and deploys the contracts before the blockchain subgraph starts', () => {
     const anvil = service('anvil');
     expect(anvil.image).toMatch(/^ghcr\.io\/foundry-rs\/foundry:/);

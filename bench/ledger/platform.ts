@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { parseConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
+import { TEST_RATE_LIMITS } from '../../test/support/rate-limits.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { start as startGateway } from '../../gateway/src/server.js';
 import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
@@ -72,7 +73,11 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
       CONTRACT_ADDRESSES: JSON.stringify(contracts),
     };
     const subgraphUrls = await startSubgraphs(server, env, running);
-    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...subgraphUrls }), { log: silentLogger });
+    await server.createDatabaseIfMissing('gateway_db');
+    const gateway = await startGateway(
+      parseConfig(gatewayConfigSchema, { ...env, ...TEST_RATE_LIMITS, PORT: '0', METRICS_PORT: '0', ...subgraphUrls, DATABASE_URL: server.url('gateway_db') }),
+      { log: silentLogger },
+    );
     running.push(gateway);
     const transactionUrl = subgraphUrls.TRANSACTION_SUBGRAPH_URL;
     if (!transactionUrl) throw new Error('the transaction subgraph did not start');

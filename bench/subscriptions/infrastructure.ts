@@ -8,7 +8,7 @@ import { ensureKafkaJars, ensureTopics, type KafkaBroker, startKafkaBroker } fro
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../../scripts/infra/postgres.js';
 import { freePort } from '../../scripts/infra/ports.js';
 import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
-import { databaseNameOf } from './platform-protocol.js';
+import { databaseNameOf, GATEWAY_DATABASE } from './platform-protocol.js';
 
 /** The broker is fresh for every run, so a fixed prefix cannot meet an earlier run's messages. */
 export const TOPIC_PREFIX = 'bench.';
@@ -58,6 +58,7 @@ export async function startInfrastructure(workDir: string): Promise<Infrastructu
       password: randomBytes(12).toString('hex'),
     });
     for (const subgraph of Object.keys(SUBGRAPH_MODULES)) await postgres.createDatabaseIfMissing(databaseNameOf(subgraph));
+    await postgres.createDatabaseIfMissing(GATEWAY_DATABASE);
     anvil = await startAnvil();
     const contracts = await deployContracts({ rpcUrl: anvil.rpcUrl });
     return {

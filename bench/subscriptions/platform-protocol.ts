@@ -24,3 +24,5 @@ export type ChildMessage =
 
 /** Each subgraph's own database on the shared server: the parent creates it, the child points the subgraph at it. */
 export const databaseNameOf = (subgraph: string) => `${subgraph}_service_db`;
+/** The gateway's own database (its rate-limit counters), made by the parent too. */
+export const GATEWAY_DATABASE = 'gateway_db';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonConfigShape, port, positiveInt, withSecrets } from '../../lib/config.js';
+import { rateLimitConfigShape } from './rate-limit-config.js';
 
 export const SUBGRAPHS = ['user', 'transaction', 'price', 'blockchain', 'notification'] as const;
 export type SubgraphName = (typeof SUBGRAPHS)[number];
@@ -23,6 +24,7 @@ export const gatewayConfigSchema = z
     QUERY_DEPTH_MAX: positiveInt(12),
     /** Reconnects to a subgraph that dropped a subscription, with growing random waits, before the client is told. */
     SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(20, 'must be at most 20').default(5),
+    ...rateLimitConfigShape,
   })
   .transform(withSecrets)
   .transform((config) => ({

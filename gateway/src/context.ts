@@ -5,4 +5,6 @@ export interface GatewayContext {
   /** Minted once per request for the subgraphs it calls. */
   internalCredential: string;
   requestId: string;
+  /** Who rate limits count an anonymous caller as (client-address.ts). */
+  clientAddress: string;
 }

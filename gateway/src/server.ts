@@ -12,6 +12,7 @@ import { handleGraphQLHttp, listen, requestIdOf, sendGraphQLError, sendJson } fr
 import { boundedStop, drainGraceMs } from '../../lib/server/signals.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { identityFromRequest } from './auth.js';
+import { clientAddressOf } from './client-address.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
 import { graphiqlRoute } from './graphiql/serve.js';
@@ -19,6 +20,7 @@ import { depthLimitRule } from './limits.js';
 import { createGatewayMetrics } from './metrics.js';
 import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
+import { sendRateLimited, startRateLimits } from './rate-limits.js';
 import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
 import { handleTokenRequest } from './token-endpoint.js';
@@ -58,6 +60,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const tokens: UserTokenSettings = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
   const credential = new InternalCredential(config.GATEWAY_SECRET);
 
+  const rateLimits = await startRateLimits(config, log);
   const httpServer = createServer();
   // @apollo/gateway otherwise sends usage telemetry to Apollo and probes cloud metadata addresses
   // (169.254.169.254 and friends) to describe the host. Nothing of ours leaves the deployment unasked;
@@ -87,6 +90,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
     plugins: [
       subscriptionsOverWebSocketOnly,
+      rateLimits.plugin(),
       observability.metrics.graphqlPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(config.SHUTDOWN_TIMEOUT_MS) }),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -102,6 +106,8 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     tokens,
     queryDepthMax: config.QUERY_DEPTH_MAX,
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
+    clientAddressOf: (request) => clientAddressOf(request, config.TRUSTED_PROXY_HOPS),
+    admitConnection: rateLimits.admitWebSocket,
     log,
   });
   // Like the Sandbox, GraphiQL is a development tool: production has no introspection for it to read a schema from.
@@ -113,6 +119,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     await subscriptions.stop();
     await apollo.stop();
     await metricsServer.stop();
+    await rateLimits.stop();
   }, config.SHUTDOWN_TIMEOUT_MS);
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
@@ -131,7 +138,16 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
       if (error instanceof AppError) return sendGraphQLError(response, error);
       throw error;
     }
-    const context = async (): Promise<GatewayContext> => ({ identity, internalCredential: await credential.mint({ kind: 'gateway', identity }), requestId: requestIdOf(request) });
+    const clientAddress = clientAddressOf(request, config.TRUSTED_PROXY_HOPS);
+    if (!identity && (path === '/graphql' || path === '/' || path === '/token')) {
+      try {
+        await rateLimits.anonymousRequest(clientAddress);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'RATE_LIMITED') return sendRateLimited(response, error);
+        throw error;
+      }
+    }
+    const context = async (): Promise<GatewayContext> => ({ identity, internalCredential: await credential.mint({ kind: 'gateway', identity }), requestId: requestIdOf(request), clientAddress });
     if (path === '/token' && request.method === 'POST') return handleTokenRequest(apollo, request, response, context);
     if (path === '/graphql' || path === '/') return handleGraphQLHttp(apollo, request, response, context);
     sendJson(response, 404, { error: 'not found' });

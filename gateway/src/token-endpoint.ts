@@ -47,6 +47,16 @@ export async function handleTokenRequest(
   if (errors?.length || !data?.login) {
     const code = errors?.[0]?.extensions?.code;
     if (code === 'UNAUTHENTICATED') return oauthError(response, 400, 'invalid_grant', 'Email or password is incorrect');
+    // RFC 6749 has no error for this; `slow_down` is the registered OAuth one (RFC 8628 §3.5), with the wait in Retry-After.
+    if (code === 'RATE_LIMITED') {
+      const retryAfterSeconds = Number(errors?.[0]?.extensions?.retryAfterSeconds);
+      return sendJson(
+        response,
+        429,
+        { error: 'slow_down', error_description: errors?.[0]?.message, retry_after_seconds: retryAfterSeconds },
+        { 'cache-control': 'no-store', pragma: 'no-cache', 'retry-after': String(retryAfterSeconds) },
+      );
+    }
     return oauthError(response, code === 'UPSTREAM_UNAVAILABLE' ? 503 : 500, 'server_error', errors?.[0]?.message ?? 'login failed');
   }
   const expiresInSeconds = Math.max(0, Math.round((Date.parse(data.login.expiresAt) - Date.now()) / 1000));

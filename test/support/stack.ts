@@ -8,6 +8,7 @@ import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
 import { startAnvil } from '../../scripts/infra/anvil.js';
 import { type ContractAddresses, deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { createTestDatabase } from './database.js';
+import { TEST_RATE_LIMITS } from './rate-limits.js';
 
 export const TEST_SECRETS = {
   JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789',
@@ -43,6 +44,8 @@ export interface Stack {
   subgraphs: Record<string, RunningSubgraph>;
   userUrl: string;
   userDatabaseUrl: string;
+  /** The gateway's own database (rate limits), for a second gateway that shares them. */
+  gatewayDatabaseUrl: string;
   /** The stack's own anvil and the contracts deployed on it. */
   chain: { rpcUrl: string; contracts: ContractAddresses };
   /** A GraphQL call through the gateway, signed in when a token is given. */
@@ -73,7 +76,7 @@ function elsewhere(url: string): RunningServer {
 
 /** Every subgraph and the gateway on free ports, each subgraph over a fresh database, wired as in production. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const env = { ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env };
+  const env = { ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...TEST_RATE_LIMITS, ...options.env };
   const subgraphs: Record<string, RunningSubgraph> = {};
   const drops: (() => Promise<void>)[] = [];
   // A chain of its own, with the contracts deployed, for the blockchain subgraph.
@@ -100,7 +103,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     serviceUrls[`${name.toUpperCase()}_SERVICE_URL`] = new URL(server.url).origin;
   }
   const urls = Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-  const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...urls }), {
+  const gatewayDatabase = await createTestDatabase('gateway');
+  drops.push(gatewayDatabase.drop);
+  const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...urls, DATABASE_URL: gatewayDatabase.url }), {
     log: options.logFor?.('gateway') ?? silentLogger,
   });
   const user = subgraphs.user as RunningSubgraph;
@@ -110,6 +115,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs,
     userUrl: user.url,
     userDatabaseUrl: user.databaseUrl,
+    gatewayDatabaseUrl: gatewayDatabase.url,
     chain: { rpcUrl: anvil.rpcUrl, contracts },
     graphql: (query, variables, token) => postGraphQL(gateway.url, query, variables, token ? { authorization: `Bearer ${token}` } : {}),
     async stop() {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
 import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, parse, validate, specifiedRules } from 'graphql';
@@ -32,8 +32,14 @@ export interface SubscriptionServerOptions {
   tokens: UserTokenSettings;
   queryDepthMax: number;
   upstreamRetryAttempts: number;
+  clientAddressOf(request: IncomingMessage): string;
+  /** Admits a new connection (or throws RATE_LIMITED) and gives back what to call when it closes. */
+  admitConnection(userId: string, clientAddress: string): Promise<() => void>;
   log: Logger;
 }
+
+/** WebSocket close code 1013, "Try Again Later": a rate limit, which graphql-ws clients retry with a back-off. */
+const TRY_AGAIN_LATER_CLOSE_CODE = 1013;
 
 /** WebSocket close code 1008, "policy violation": the client fell too far behind its events. */
 const SLOW_CONSUMER_CLOSE_CODE = 1008;
@@ -44,6 +50,7 @@ interface SubscriptionContext extends GatewayContext {
 
 interface ConnectionExtra {
   identity: Identity;
+  clientAddress: string;
 }
 
 /**
@@ -95,10 +102,22 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
           const token = bearerToken(typeof header === 'string' ? header : undefined);
           if (!token) throw new AppError('UNAUTHENTICATED', 'missing token');
           ctx.extra.identity = await verifyUserToken(token, options.tokens);
-          return true;
         } catch {
           // graphql-ws's close code for a connection that is not authenticated.
           ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+        ctx.extra.clientAddress = options.clientAddressOf(ctx.extra.request);
+        try {
+          const release = await options.admitConnection(ctx.extra.identity.userId, ctx.extra.clientAddress);
+          // A socket that closed while it was being admitted has already fired 'close'.
+          if (ctx.extra.socket.readyState >= ctx.extra.socket.CLOSING) release();
+          else ctx.extra.socket.once('close', release);
+          return true;
+        } catch (error) {
+          if (!(error instanceof AppError) || error.code !== 'RATE_LIMITED') throw error;
+          // The reason is all a close frame carries (at most 123 bytes): the code and the wait.
+          ctx.extra.socket.close(TRY_AGAIN_LATER_CLOSE_CODE, `RATE_LIMITED: retry in ${String(error.extensions.retryAfterSeconds)} s`);
           return false;
         }
       },
@@ -123,6 +142,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
           identity,
           internalCredential: await options.credential.mint({ kind: 'gateway', identity }),
           requestId: crypto.randomUUID(),
+          clientAddress: ctx.extra.clientAddress as string,
           // A client that does not read its events is cut off rather than allowed to grow the gateway's memory.
           cutOff: () => socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Too slow: more events waiting than allowed'),
         };
