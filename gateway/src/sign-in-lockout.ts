@@ -27,6 +27,8 @@ interface Subject {
 }
 
 const LOCKED_MESSAGE = 'Too many failed sign-ins';
+/** The wait suggested to a sign-in refused because others for the same account or address are still being checked. */
+const IN_FLIGHT_RETRY_MS = 1000;
 
 /**
  * Failed sign-ins per account and per client address, with growing lock-outs: after `failuresMax` failures in a
@@ -72,11 +74,11 @@ export function createSignInLockout(store: RateLimitStore, limits: SignInLimits)
         if (waitMs > 0) throw rateLimited(LOCKED_MESSAGE, waitMs);
       }
       const counts = await Promise.all(subjects.map(async (subject) => (await subject.failures.penalty(subject.key, 1)).consumedPoints));
-      // Parallel guesses went past the limit before the one that reached it was answered.
-      const overrun = subjects.filter((subject, index) => (counts[index] ?? 0) > subject.failuresMax);
-      if (overrun.length) {
-        await Promise.all(overrun.map(lockOut));
-        throw rateLimited(LOCKED_MESSAGE, Math.max(...(await Promise.all(overrun.map(lockedForMs)))));
+      // More sign-ins in flight than failures allowed: this one waits for their answers (which lock or clear the
+      // subject) and is not counted. A person never gets here; parallel guessing does, and gains nothing.
+      if (subjects.some((subject, index) => (counts[index] ?? 0) > subject.failuresMax)) {
+        await Promise.all(subjects.map((subject) => subject.failures.reward(subject.key, 1)));
+        throw rateLimited(LOCKED_MESSAGE, IN_FLIGHT_RETRY_MS);
       }
       return {
         async finish(outcome) {
