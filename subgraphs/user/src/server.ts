@@ -5,7 +5,8 @@ import { POSTING_PATH } from '../../../lib/ledger/posting.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { subgraphConfigSchema } from '../../../lib/service-config.js';
-import { PASSWORD_LENGTH_MIN } from '../../../lib/auth/password.js';
+import { configurePasswordHashing, DEFAULT_PASSWORD_HASHING_LIMITS, PASSWORD_LENGTH_MIN } from '../../../lib/auth/password.js';
+import { positiveInt } from '../../../lib/config.js';
 import { z } from 'zod';
 import { ensureAdmin } from './accounts/admin-bootstrap.js';
 import { userLookupRoute } from './accounts/lookup-route.js';
@@ -22,6 +23,9 @@ export const configSchema = subgraphConfigSchema(SERVICE, DEFAULT_PORT).and(
     .object({
       ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
       ADMIN_PASSWORD: z.string().min(PASSWORD_LENGTH_MIN, `must be at least ${PASSWORD_LENGTH_MIN} characters`).optional(),
+      /** bcrypt runs on these worker threads, never on the event loop (lib/auth/password.ts). */
+      PASSWORD_HASH_THREADS: positiveInt(DEFAULT_PASSWORD_HASHING_LIMITS.threadsMax).pipe(z.number().max(64, 'must be at most 64')),
+      PASSWORD_HASH_QUEUE_MAX: positiveInt(DEFAULT_PASSWORD_HASHING_LIMITS.queueMax),
     })
     .refine((admin) => Boolean(admin.ADMIN_EMAIL) === Boolean(admin.ADMIN_PASSWORD), { message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together', path: ['ADMIN_PASSWORD'] }),
 );
@@ -30,6 +34,7 @@ export const typeDefs = readTypeDefs(new URL('../../../schema/user.graphql', imp
 
 /** Migrates, connects, and serves the user subgraph. */
 export function start(config: UserConfig, options: StartOptions = {}): Promise<RunningServer> {
+  configurePasswordHashing({ threadsMax: config.PASSWORD_HASH_THREADS, queueMax: config.PASSWORD_HASH_QUEUE_MAX });
   return startSubgraphService(
     {
       service: SERVICE,
