@@ -9,13 +9,17 @@ import type { UserTokenSettings } from '../../lib/auth/user-token.js';
 import { AppError, toPublicError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { handleGraphQLHttp, listen, requestIdOf, sendGraphQLError, sendJson } from '../../lib/server/http.js';
+import { refusedRequest } from '../../lib/server/request-refusal.js';
 import { boundedStop, drainGraceMs } from '../../lib/server/signals.js';
+import { API_SCALARS } from '../../lib/scalars.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
 import { graphiqlRoute } from './graphiql/serve.js';
 import { depthLimitRule } from './limits.js';
+import { operationSelectionPlugin } from './operation-resolution.js';
+import { scalarLiteralsRule } from './scalar-literals.js';
 import { createGatewayMetrics } from './metrics.js';
 import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
@@ -36,7 +40,7 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
     return {
       async didResolveOperation({ operation }) {
         if (operation?.operation === 'subscription') {
-          throw new AppError('BAD_USER_INPUT', 'Subscriptions run over WebSocket (graphql-ws) at this same /graphql path, with the token in connectionParams');
+          throw refusedRequest('BAD_REQUEST', 'Subscriptions run over WebSocket (graphql-ws) at this same /graphql path, with the token in connectionParams');
         }
       },
     };
@@ -83,10 +87,11 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
     // stop the server a second time and re-raise the signal, which ends the process before the drain.
     stopOnTerminationSignals: false,
-    validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX)],
+    validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX), scalarLiteralsRule(API_SCALARS)],
     formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
     plugins: [
       subscriptionsOverWebSocketOnly,
+      operationSelectionPlugin(),
       observability.metrics.graphqlPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(config.SHUTDOWN_TIMEOUT_MS) }),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),

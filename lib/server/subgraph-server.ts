@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
 import { METRICS_PATH, type ServiceMetrics } from './metrics.js';
 import { boundedStop, drainGraceMs } from './signals.js';
+import { jsonTextRefusal, textInputPlugin } from './text-input.js';
 
 /** What every resolver receives: who called (the gateway on behalf of a user, or a service) and the request id. */
 export interface SubgraphContext {
@@ -81,6 +82,7 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
       // No Apollo Studio here; traces would only add bytes to every subgraph answer.
       ApolloServerPluginInlineTraceDisabled(),
       options.metrics.graphqlPlugin(),
+      textInputPlugin(),
     ],
   });
   await apollo.start();
@@ -137,6 +139,8 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
   async function internal(route: InternalRoute, caller: Caller, request: IncomingMessage, response: ServerResponse) {
     try {
       const body = parseJsonBody(await readBody(request));
+      const refusal = jsonTextRefusal(body);
+      if (refusal) throw badInput(`${refusal.field} ${refusal.problem}`, { field: refusal.field });
       const result = await route({ caller, body });
       log.debug({ route: request.url, status: result.status }, 'internal request');
       sendJson(response, result.status, result.body);

@@ -10,7 +10,11 @@ import type { InternalCredential } from '../../../lib/auth/internal-credential.j
 import { AppError, toPublicError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { GatewayContext } from '../context.js';
+import { API_SCALARS } from '../../../lib/scalars.js';
 import { depthLimitRule } from '../limits.js';
+import { operationSelectionProblem } from '../operation-resolution.js';
+import { scalarLiteralsRule } from '../scalar-literals.js';
+import { publicErrors } from './public-errors.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
 import { mapAsyncIterator } from '../../../lib/events/push-queue.js';
 import { type Event, Upstreams } from './upstream.js';
@@ -55,7 +59,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const planner = new SubscriptionPlanner(options.supergraphSdl);
   const upstreams = new Upstreams(options.subgraphUrls, options.credential, options.upstreamRetryAttempts);
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
-  const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
+  const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax), scalarLiteralsRule(API_SCALARS)];
 
   function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: SubscriptionContext) {
     const { primary, rest } = plan;
@@ -72,7 +76,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   }
 
   async function complete(event: Event, queryPlan: QueryPlan, plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext): Promise<ExecutionResult> {
-    if (!event.data) return { errors: (event.errors ?? []).map((error) => new GraphQLError(error.message, { extensions: error.extensions })) };
+    if (!event.data) return { errors: publicErrors(event.errors ?? [], options.log) };
     const serviceMap: ServiceMap = { ...options.dataSources, [EVENT_SERVICE]: { process: async () => ({ data: event.data, errors: event.errors }) } };
     const requestContext = {
       request: { query: undefined, variables, operationName },
@@ -83,7 +87,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       operationName: operationName ?? null,
     } as unknown as Parameters<typeof executeQueryPlan>[2];
     const result = await executeQueryPlan(queryPlan, serviceMap, requestContext, plan.operationContext, planner.supergraphSchema, planner.federationApiSchema);
-    return { data: result.data ?? null, ...(result.errors?.length ? { errors: result.errors.map((error) => new GraphQLError(error.message, { extensions: error.extensions })) } : {}) };
+    return { data: result.data ?? null, ...(result.errors?.length ? { errors: publicErrors(result.errors, options.log) } : {}) };
   }
 
   const disposable = useServer<Record<string, unknown>, Partial<ConnectionExtra>>(
@@ -114,9 +118,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
           return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
         const errors = validate(planner.apiSchema, document, rules);
-        if (errors.length) return errors.map((error) => new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        if (errors.length) return publicErrors(errors.map((error) => ({ message: error.message, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })), options.log);
+        const selectionProblem = operationSelectionProblem(document, payload.operationName);
+        if (selectionProblem) return [new GraphQLError(selectionProblem, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         const operation = getOperationAST(document, payload.operationName ?? undefined);
-        if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_USER_INPUT' } })];
+        if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_REQUEST' } })];
         const identity = ctx.extra.identity as Identity;
         const socket = ctx.extra.socket;
         const contextValue: SubscriptionContext = {
