@@ -47,6 +47,8 @@ export async function handleTokenRequest(
   if (errors?.length || !data?.login) {
     const code = errors?.[0]?.extensions?.code;
     if (code === 'UNAUTHENTICATED') return oauthError(response, 400, 'invalid_grant', 'Email or password is incorrect');
+    // A username or password the API refuses as text (a NUL byte, a control character) is the client's mistake.
+    if (code === 'BAD_USER_INPUT') return oauthError(response, 400, 'invalid_request', errors?.[0]?.message ?? 'username or password is not acceptable');
     return oauthError(response, code === 'UPSTREAM_UNAVAILABLE' ? 503 : 500, 'server_error', errors?.[0]?.message ?? 'login failed');
   }
   const expiresInSeconds = Math.max(0, Math.round((Date.parse(data.login.expiresAt) - Date.now()) / 1000));
