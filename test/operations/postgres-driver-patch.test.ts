@@ -69,7 +69,7 @@ describe('postgres.js with a connection the server terminates', () => {
     const sql = postgres(database.url, { max: 2, onnotice: () => {}, onclose: () => void (closedConnections += 1) });
     try {
       const reserved = await sql.reserve();
-      const [{ pid }] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const pid = (await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
       await terminate(pid);
       await waitFor(() => closedConnections === 1, { timeoutMs: 5_000, message: 'the reserved connection to close' });
       // A small write is deferred with setImmediate; the socket is null when it runs.
@@ -86,7 +86,7 @@ describe('postgres.js with a connection the server terminates', () => {
       let pid: number | null = null;
       let lateStatement: Promise<unknown> = Promise.resolve();
       const transaction = sql.begin(async (tx) => {
-        [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        pid = (await tx<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
         await tx`select pg_sleep(5)`.catch(() => {});
         // 1024 bytes or more are written at once rather than deferred.
         lateStatement = tx.unsafe(`select 1 /* ${'x'.repeat(2048)} */`);
@@ -106,7 +106,7 @@ describe('postgres.js with a connection the server terminates', () => {
   it("gives the first query after a reconnect its own answer, not the old backend's 57P01", async () => {
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
-      const [{ pid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
       const slow = sql`select pg_sleep(5)`.execute();
       const slowRejected = expect(slow).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
       await waitFor(async () => (await admin`select 1 from pg_stat_activity where pid = ${pid} and query like '%pg_sleep%'`).length === 1, { timeoutMs: 5_000, message: 'the slow query to run' });
@@ -128,7 +128,7 @@ describe('postgres.js with a connection the server terminates', () => {
       let lateInsert: Promise<unknown> = Promise.resolve();
       let lateInsertSent = false;
       const first = sql.begin(async (tx) => {
-        [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        pid = (await tx<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
         await paused;
         lateInsert = tx`insert into reuse_probe values ('from the ended transaction')`;
         lateInsertSent = true;
