@@ -9,6 +9,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { type Caller, INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from '../auth/internal-credential.js';
 import type { Identity } from '../auth/identity.js';
+import { databaseUnavailable, databaseUnavailableFormatted, isDatabaseUnavailable } from '../database-availability.js';
 import { AppError, badInput, toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
@@ -75,7 +76,13 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
     // stop the server a second time and re-raise the signal, which ends the process before the drain.
     stopOnTerminationSignals: false,
-    formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver')),
+    formatError: (formatted, error) => {
+      if (isDatabaseUnavailable(error)) {
+        log.warn({ err: error, path: formatted.path }, 'database unavailable during a request');
+        return databaseUnavailableFormatted(formatted);
+      }
+      return toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver'));
+    },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(options.shutdownTimeoutMs) }),
       ApolloServerPluginLandingPageDisabled(),
@@ -147,6 +154,11 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     } catch (error) {
       if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, badInput(error.message));
       if (error instanceof AppError) return sendJson(response, error.httpStatus, { error: { code: error.code, message: error.message } });
+      if (isDatabaseUnavailable(error)) {
+        log.warn({ err: error, route: request.url }, 'database unavailable during an internal request');
+        const unavailable = databaseUnavailable();
+        return sendJson(response, unavailable.httpStatus, { error: { code: unavailable.code, message: unavailable.message } });
+      }
       throw error;
     }
   }
