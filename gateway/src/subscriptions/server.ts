@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, parse, validate, specifiedRules } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
@@ -10,7 +10,7 @@ import type { InternalCredential } from '../../../lib/auth/internal-credential.j
 import { AppError, toPublicError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { GatewayContext } from '../context.js';
-import { depthLimitRule } from '../limits.js';
+import { checkOperation, type OperationLimits } from '../operation-limits.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
 import { mapAsyncIterator } from '../../../lib/events/push-queue.js';
 import { type Event, Upstreams } from './upstream.js';
@@ -30,7 +30,8 @@ export interface SubscriptionServerOptions {
   dataSources: ServiceMap;
   credential: InternalCredential;
   tokens: UserTokenSettings;
-  queryDepthMax: number;
+  /** The same operation limits as HTTP; null only in the benchmark that measures what they cost. */
+  limits: OperationLimits | null;
   upstreamRetryAttempts: number;
   log: Logger;
 }
@@ -55,7 +56,6 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const planner = new SubscriptionPlanner(options.supergraphSdl);
   const upstreams = new Upstreams(options.subgraphUrls, options.credential, options.upstreamRetryAttempts);
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
-  const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
 
   function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: SubscriptionContext) {
     const { primary, rest } = plan;
@@ -107,14 +107,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         if (Object.keys(ctx.subscriptions).length > SUBSCRIPTIONS_PER_CONNECTION_MAX) {
           return [new GraphQLError(`At most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions per connection`, { extensions: { code: 'RATE_LIMITED' } })];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(planner.apiSchema, document, rules);
-        if (errors.length) return errors.map((error) => new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        const checked = checkOperation(planner.apiSchema, payload.query, payload.operationName, payload.variables ?? undefined, options.limits);
+        if (checked.errors) return checked.errors;
+        const document = checked.document;
         const operation = getOperationAST(document, payload.operationName ?? undefined);
         if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_USER_INPUT' } })];
         const identity = ctx.extra.identity as Identity;
