@@ -17,10 +17,10 @@ import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
 import { graphiqlRoute } from './graphiql/serve.js';
-import { depthLimitRule } from './limits.js';
 import { operationSelectionPlugin } from './operation-resolution.js';
 import { scalarLiteralsRule } from './scalar-literals.js';
 import { createGatewayMetrics } from './metrics.js';
+import { apolloOperationLimits, type OperationLimits, operationLimitsOf, withoutSuggestions } from './operation-limits.js';
 import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
@@ -31,6 +31,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Defaults to the committed schema/supergraph.graphql. */
   supergraphSdl?: string;
+  /** Only for the benchmark that measures what the operation limits cost: `false` runs without them. */
+  operationLimits?: false;
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
@@ -61,6 +63,8 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const subgraphs: SubgraphEndpoint[] = subgraphsOf(supergraphSdl).map(({ name, url }) => ({ name, url: config.subgraphUrls[name as SubgraphName] ?? url }));
   const tokens: UserTokenSettings = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
   const credential = new InternalCredential(config.GATEWAY_SECRET);
+  const limits: OperationLimits | null = options.operationLimits === false ? null : operationLimitsOf(config);
+  const apolloLimits = limits ? apolloOperationLimits<GatewayContext>(limits) : null;
 
   const httpServer = createServer();
   // @apollo/gateway otherwise sends usage telemetry to Apollo and probes cloud metadata addresses
@@ -87,9 +91,16 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
     // stop the server a second time and re-raise the signal, which ends the process before the drain.
     stopOnTerminationSignals: false,
-    validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX), scalarLiteralsRule(API_SCALARS)],
-    formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
+    parseOptions: apolloLimits?.parseOptions,
+    validationRules: [...(apolloLimits?.validationRules ?? []), scalarLiteralsRule(API_SCALARS)],
+    validationOptions: apolloLimits?.validationOptions,
+    formatError: (formatted) => {
+      const published = toPublicError(formatted, (details) => log.error({ error: details }, 'internal error'));
+      // Variable coercion in @apollo/gateway still words its errors with suggestions.
+      return production ? { ...published, message: withoutSuggestions(published.message) } : published;
+    },
     plugins: [
+      ...(apolloLimits ? [apolloLimits.costPlugin] : []),
       subscriptionsOverWebSocketOnly,
       operationSelectionPlugin(),
       observability.metrics.graphqlPlugin(),
@@ -105,7 +116,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     dataSources,
     credential,
     tokens,
-    queryDepthMax: config.QUERY_DEPTH_MAX,
+    limits,
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
     log,
   });

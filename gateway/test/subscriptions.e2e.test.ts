@@ -148,7 +148,7 @@ describe('subscriptions through the gateway', () => {
     const { silentLogger } = await import('../../lib/log.js');
     const { TEST_SECRETS } = await import('../../test/support/stack.js');
     const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-    const second = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', PORT: '0', ...urls }), { log: silentLogger });
+    const second = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', PORT: '0', METRICS_PORT: '0', ...urls }), { log: silentLogger });
     const { token } = await register('Leaving');
     let code = 0;
     const client = createClient({ url: second.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` }, on: { closed: (event) => void (code = (event as { code: number }).code) } });
@@ -172,7 +172,7 @@ describe('subscriptions through the gateway', () => {
     const database = await createTestDatabase('price_gone');
     const price = await startPrice({ ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: database.url, PRICE_POLL_INTERVAL_MS: '300' }, { log: silentLogger });
     const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-    const gateway = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', PORT: '0', ...urls, PRICE_SUBGRAPH_URL: price.url, SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: '1' }), { log: silentLogger });
+    const gateway = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', PORT: '0', METRICS_PORT: '0', ...urls, PRICE_SUBGRAPH_URL: price.url, SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: '1' }), { log: silentLogger });
     try {
       const { token } = await register('Abandoned');
       const client = createClient({ url: gateway.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });

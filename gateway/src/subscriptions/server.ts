@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, parse, validate, specifiedRules } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
@@ -11,7 +11,7 @@ import { AppError, toPublicError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { GatewayContext } from '../context.js';
 import { API_SCALARS } from '../../../lib/scalars.js';
-import { depthLimitRule } from '../limits.js';
+import { checkOperation, type OperationLimits } from '../operation-limits.js';
 import { operationSelectionProblem } from '../operation-resolution.js';
 import { scalarLiteralsRule } from '../scalar-literals.js';
 import { publicErrors } from './public-errors.js';
@@ -34,7 +34,8 @@ export interface SubscriptionServerOptions {
   dataSources: ServiceMap;
   credential: InternalCredential;
   tokens: UserTokenSettings;
-  queryDepthMax: number;
+  /** The same operation limits as HTTP; null only in the benchmark that measures what they cost. */
+  limits: OperationLimits | null;
   upstreamRetryAttempts: number;
   log: Logger;
 }
@@ -59,7 +60,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const planner = new SubscriptionPlanner(options.supergraphSdl);
   const upstreams = new Upstreams(options.subgraphUrls, options.credential, options.upstreamRetryAttempts);
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
-  const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax), scalarLiteralsRule(API_SCALARS)];
+  const extraRules = [scalarLiteralsRule(API_SCALARS)];
 
   function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: SubscriptionContext) {
     const { primary, rest } = plan;
@@ -111,14 +112,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         if (Object.keys(ctx.subscriptions).length > SUBSCRIPTIONS_PER_CONNECTION_MAX) {
           return [new GraphQLError(`At most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions per connection`, { extensions: { code: 'RATE_LIMITED' } })];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(planner.apiSchema, document, rules);
-        if (errors.length) return publicErrors(errors.map((error) => ({ message: error.message, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })), options.log);
+        const checked = checkOperation(planner.apiSchema, payload.query, payload.operationName, payload.variables ?? undefined, options.limits, extraRules);
+        if (checked.errors) return publicErrors(checked.errors, options.log);
+        const document = checked.document;
         const selectionProblem = operationSelectionProblem(document, payload.operationName);
         if (selectionProblem) return [new GraphQLError(selectionProblem, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         const operation = getOperationAST(document, payload.operationName ?? undefined);
