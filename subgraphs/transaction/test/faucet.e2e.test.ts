@@ -17,7 +17,7 @@ const DEPOSIT = /* GraphQL */ `mutation ($input: DepositInput!, $key: String!) {
 describe('the development faucet', () => {
   it('is on in development only, unless set', () => {
     expect(parseConfig(configSchema, { NODE_ENV: 'development' }).faucetEnabled).toBe(true);
-    expect(parseConfig(configSchema, { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), GATEWAY_SECRET: 'y'.repeat(40) }).faucetEnabled).toBe(false);
+    expect(parseConfig(configSchema, { NODE_ENV: 'production', JWT_SECRET: 'Caa++U4qXnoX8Io8Y4lXAPeZLi5h4n0hzMQvlKuQ6qI=', GATEWAY_SECRET: 'ewF1pwQn37or0ogHKYQ0WHpM3EqMTMUeSxGd0rNvpdg=' }).faucetEnabled).toBe(false);
     expect(parseConfig(configSchema, { NODE_ENV: 'test', DEV_FAUCET: 'true' }).faucetEnabled).toBe(true);
     expect(() => parseConfig(configSchema, { DEV_FAUCET: 'yes' })).toThrow(/DEV_FAUCET: must be true or false/);
   });
