@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../../lib/log.js';
 import { handleGraphQLHttp, listen, requestIdOf, sendGraphQLError, sendJson } from '../../lib/server/http.js';
 import { boundedStop, drainGraceMs } from '../../lib/server/signals.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
+import { type AccountConfirmation, accountCheckFor } from './account-check.js';
 import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Defaults to the committed schema/supergraph.graphql. */
   supergraphSdl?: string;
+  /** Defaults to asking the user subgraph (AccountCheck); the benchmark measures the gateway without it. */
+  accounts?: AccountConfirmation;
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
@@ -57,6 +60,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const subgraphs: SubgraphEndpoint[] = subgraphsOf(supergraphSdl).map(({ name, url }) => ({ name, url: config.subgraphUrls[name as SubgraphName] ?? url }));
   const tokens: UserTokenSettings = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
   const credential = new InternalCredential(config.GATEWAY_SECRET);
+  const accounts = options.accounts ?? accountCheckFor(config, subgraphs, credential, log);
 
   const httpServer = createServer();
   // @apollo/gateway otherwise sends usage telemetry to Apollo and probes cloud metadata addresses
@@ -100,6 +104,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     dataSources,
     credential,
     tokens,
+    accounts,
     queryDepthMax: config.QUERY_DEPTH_MAX,
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
     log,
@@ -126,7 +131,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     if (graphiql && (path === '/graphiql' || path?.startsWith('/graphiql/'))) return graphiql(request, response, path);
     let identity: GatewayContext['identity'];
     try {
-      identity = await identityFromRequest(request, tokens);
+      identity = await identityFromRequest(request, tokens, accounts);
     } catch (error) {
       if (error instanceof AppError) return sendGraphQLError(response, error);
       throw error;

@@ -10,6 +10,8 @@ import type { InternalCredential } from '../../../lib/auth/internal-credential.j
 import { AppError, toPublicError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { GatewayContext } from '../context.js';
+import type { AccountConfirmation } from '../account-check.js';
+import { UpstreamUnavailable } from '../../../lib/internal-client.js';
 import { depthLimitRule } from '../limits.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
 import { mapAsyncIterator } from '../../../lib/events/push-queue.js';
@@ -30,6 +32,7 @@ export interface SubscriptionServerOptions {
   dataSources: ServiceMap;
   credential: InternalCredential;
   tokens: UserTokenSettings;
+  accounts: AccountConfirmation;
   queryDepthMax: number;
   upstreamRetryAttempts: number;
   log: Logger;
@@ -94,9 +97,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         try {
           const token = bearerToken(typeof header === 'string' ? header : undefined);
           if (!token) throw new AppError('UNAUTHENTICATED', 'missing token');
-          ctx.extra.identity = await verifyUserToken(token, options.tokens);
+          ctx.extra.identity = await options.accounts.confirm(await verifyUserToken(token, options.tokens));
           return true;
-        } catch {
+        } catch (error) {
+          // The user subgraph did not answer: the token may be fine, so "try again later" (1013), not 4401.
+          if (error instanceof UpstreamUnavailable) {
+            ctx.extra.socket.close(1013, 'Try again later');
+            return false;
+          }
           // graphql-ws's close code for a connection that is not authenticated.
           ctx.extra.socket.close(4401, 'Unauthorized');
           return false;
