@@ -4,7 +4,7 @@ import { parseConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
-import { start as startGateway } from '../../gateway/src/server.js';
+import { type GatewayOptions, type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
 import { deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../../scripts/infra/postgres.js';
@@ -30,6 +30,8 @@ export interface Platform {
   postgres: PostgresEndpoint;
   /** The server's own description, e.g. `17.6 fsync=on synchronous_commit=on`. */
   postgresDescription: string;
+  /** Another gateway over the same subgraphs and settings, stopped with the platform (e.g. with a part swapped out). */
+  startGateway(options: GatewayOptions): Promise<RunningGateway>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +74,8 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
       CONTRACT_ADDRESSES: JSON.stringify(contracts),
     };
     const subgraphUrls = await startSubgraphs(server, env, running);
-    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...subgraphUrls }), { log: silentLogger });
+    const gatewayConfig = parseConfig(gatewayConfigSchema, { ...env, PORT: '0', METRICS_PORT: '0', ...subgraphUrls });
+    const gateway = await startGateway(gatewayConfig, { log: silentLogger });
     running.push(gateway);
     const transactionUrl = subgraphUrls.TRANSACTION_SUBGRAPH_URL;
     if (!transactionUrl) throw new Error('the transaction subgraph did not start');
@@ -89,6 +92,11 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
         createDatabase: (database) => server.createDatabaseIfMissing(database),
       },
       postgresDescription: await describePostgres(server.url('postgres')),
+      async startGateway(options) {
+        const another = await startGateway(gatewayConfig, { log: silentLogger, ...options });
+        running.push(another);
+        return another;
+      },
       stop,
     };
   } catch (error) {
