@@ -32,9 +32,14 @@ export interface AccountConfirmation {
 /** Bounds the memory: at ~200 bytes an entry, 100,000 active accounts hold about 20 MB. */
 const CACHE_SIZE_MAX = 100_000;
 
+/** While serving on an earlier "yes" through an outage, the user subgraph is asked again at most this often per account. */
+const OUTAGE_RETRY_MS = 1_000;
+
 interface Answer {
   status: AccountStatus;
   checkedAtMs: number;
+  /** Until then the answer is used without asking. */
+  freshUntilMs: number;
 }
 
 /** What the user subgraph's summary says of the account. A status column, once there is one, maps here. */
@@ -71,13 +76,12 @@ export class AccountCheck implements AccountConfirmation {
 
   async confirm(identity: Identity, nowMs = Date.now()): Promise<Identity> {
     const known = this.#answers.get(identity.userId, nowMs);
-    const fresh = known && (known.status !== 'active' || nowMs - known.checkedAtMs < this.settings.ttlMs);
-    const answer = fresh ? known : await this.#ask(identity.userId, known);
+    const answer = known && nowMs < known.freshUntilMs ? known : await this.#ask(identity.userId, known, nowMs);
     if (answer.status !== 'active') throw unauthenticated('This account no longer exists: sign in again');
     return identity;
   }
 
-  async #ask(userId: string, known: Answer | undefined): Promise<Answer> {
+  async #ask(userId: string, known: Answer | undefined, nowMs: number): Promise<Answer> {
     let asking = this.#asking.get(userId);
     if (!asking) {
       asking = this.#lookUp(userId).finally(() => this.#asking.delete(userId));
@@ -89,6 +93,8 @@ export class AccountCheck implements AccountConfirmation {
       // Only a stale "yes" is kept through an outage; the cache keeps it until the grace ends.
       if (error instanceof UpstreamUnavailable && known?.status === 'active') {
         this.log.warn({ userId, err: String(error.cause) }, 'user subgraph unavailable; served on an earlier account check');
+        // Not every request of this account should wait for a service that is down.
+        this.#remember(userId, { ...known, freshUntilMs: nowMs + OUTAGE_RETRY_MS });
         return known;
       }
       throw error;
@@ -98,10 +104,15 @@ export class AccountCheck implements AccountConfirmation {
   async #lookUp(userId: string): Promise<Answer> {
     const checkedAtMs = Date.now();
     const status = await this.lookup(userId);
-    const keptMs = status === 'active' ? Math.max(this.settings.ttlMs, this.settings.outageGraceMs) : this.settings.negativeTtlMs;
-    const answer = { status, checkedAtMs };
-    this.#answers.set(userId, answer, checkedAtMs + keptMs);
+    const answer = { status, checkedAtMs, freshUntilMs: checkedAtMs + (status === 'active' ? this.settings.ttlMs : this.settings.negativeTtlMs) };
+    this.#remember(userId, answer);
     return answer;
+  }
+
+  /** A "yes" is kept through the outage grace, for the outage path; a "no" only while it is fresh. */
+  #remember(userId: string, answer: Answer): void {
+    const keptMs = answer.status === 'active' ? Math.max(this.settings.ttlMs, this.settings.outageGraceMs) : this.settings.negativeTtlMs;
+    this.#answers.set(userId, answer, answer.checkedAtMs + keptMs);
   }
 }
 

@@ -71,7 +71,12 @@ describe('the account check at the gateway', () => {
     await check.confirm(ana, now);
     state.answer = 'down';
     expect(await codeOf(check.confirm(ana, now + SETTINGS.ttlMs + 1))).toBe('SERVED');
+    // Not every request waits for the service that is down: it is asked again a second later at the soonest.
+    const questionsInOutage = state.questions;
+    for (let request = 0; request < 20; request++) await check.confirm(ana, now + SETTINGS.ttlMs + 1 + request * 10);
+    expect(state.questions).toBe(questionsInOutage);
     expect(await codeOf(check.confirm(ana, now + SETTINGS.outageGraceMs - 1))).toBe('SERVED');
+    expect(state.questions).toBe(questionsInOutage + 1);
     expect(await codeOf(check.confirm(ana, now + SETTINGS.outageGraceMs + 1))).toBe('UPSTREAM_UNAVAILABLE');
     const stranger = { ...ana, userId: '00000000-0000-4000-8000-00000000000b' };
     expect(await codeOf(check.confirm(stranger, now))).toBe('UPSTREAM_UNAVAILABLE');
