@@ -4,7 +4,7 @@ import { parseConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
-import { type GatewayOptions, start as startGateway } from '../../gateway/src/server.js';
+import { type GatewayOptions, type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
 import { deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../../scripts/infra/postgres.js';
@@ -30,8 +30,8 @@ export interface Platform {
   postgres: PostgresEndpoint;
   /** The server's own description, e.g. `17.6 fsync=on synchronous_commit=on`. */
   postgresDescription: string;
-  /** Another gateway over the same subgraphs, with the same settings and these options; stopped with the platform. Resolves with its URL. */
-  startGateway(options: GatewayOptions): Promise<string>;
+  /** Another gateway over the same subgraphs and settings, stopped with the platform (e.g. with a part swapped out). */
+  startGateway(options: GatewayOptions): Promise<RunningGateway>;
   stop(): Promise<void>;
 }
 
@@ -95,7 +95,7 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
       async startGateway(options) {
         const another = await startGateway(gatewayConfig, { log: silentLogger, ...options });
         running.push(another);
-        return another.url;
+        return another;
       },
       stop,
     };

@@ -30,7 +30,7 @@ export async function runValidationBenchmark(settings: ValidationSettings, progr
   try {
     progress('starting PostgreSQL, the services, and a second gateway without operation limits…');
     platform = await startPlatform(join(workDir, 'postgres'));
-    const unlimitedUrl = await platform.startGateway({ operationLimits: false });
+    const unlimitedUrl = (await platform.startGateway({ operationLimits: false })).url;
     // The defaults, as a gateway started without QUERY_*_MAX sees them.
     const limits = operationLimitsOf(parseConfig(gatewayConfigSchema, {}));
     const schema = new SubscriptionPlanner(readSupergraph()).apiSchema;

@@ -28,6 +28,11 @@ export const gatewayConfigSchema = z
     QUERY_COST_MAX: positiveInt(50_000),
     /** Reconnects to a subgraph that dropped a subscription, with growing random waits, before the client is told. */
     SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(20, 'must be at most 20').default(5),
+    /** Token holders whose account is gone are refused (gateway/src/account-check.ts): how long each answer is kept. */
+    ACCOUNT_CHECK_TTL_MS: positiveInt(30_000).pipe(z.number().max(600_000, 'must be at most 600000 (10 minutes)')),
+    ACCOUNT_CHECK_NEGATIVE_TTL_MS: positiveInt(5_000).pipe(z.number().max(60_000, 'must be at most 60000')),
+    ACCOUNT_CHECK_OUTAGE_GRACE_MS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(3_600_000, 'must be at most 3600000 (1 hour)').default(300_000),
+    ACCOUNT_CHECK_TIMEOUT_MS: positiveInt(2_000).pipe(z.number().max(30_000, 'must be at most 30000')),
   })
   .transform(withSecrets)
   .transform((config) => ({

@@ -13,6 +13,7 @@ import { refusedRequest } from '../../lib/server/request-refusal.js';
 import { boundedStop, drainGraceMs } from '../../lib/server/signals.js';
 import { API_SCALARS } from '../../lib/scalars.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
+import { type AccountConfirmation, accountCheckFor } from './account-check.js';
 import { identityFromRequest } from './auth.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   supergraphSdl?: string;
   /** Only for the benchmark that measures what the operation limits cost: `false` runs without them. */
   operationLimits?: false;
+  /** Defaults to asking the user subgraph (AccountCheck); the benchmark measures the gateway without it. */
+  accounts?: AccountConfirmation;
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
@@ -65,6 +68,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const credential = new InternalCredential(config.GATEWAY_SECRET);
   const limits: OperationLimits | null = options.operationLimits === false ? null : operationLimitsOf(config);
   const apolloLimits = limits ? apolloOperationLimits<GatewayContext>(limits) : null;
+  const accounts = options.accounts ?? accountCheckFor(config, subgraphs, credential, log);
 
   const httpServer = createServer();
   // @apollo/gateway otherwise sends usage telemetry to Apollo and probes cloud metadata addresses
@@ -117,6 +121,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     credential,
     tokens,
     limits,
+    accounts,
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
     log,
   });
@@ -142,7 +147,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     if (graphiql && (path === '/graphiql' || path?.startsWith('/graphiql/'))) return graphiql(request, response, path);
     let identity: GatewayContext['identity'];
     try {
-      identity = await identityFromRequest(request, tokens);
+      identity = await identityFromRequest(request, tokens, accounts);
     } catch (error) {
       if (error instanceof AppError) return sendGraphQLError(response, error);
       throw error;

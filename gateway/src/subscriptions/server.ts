@@ -15,6 +15,8 @@ import { checkOperation, type OperationLimits } from '../operation-limits.js';
 import { operationSelectionProblem } from '../operation-resolution.js';
 import { scalarLiteralsRule } from '../scalar-literals.js';
 import { publicErrors } from './public-errors.js';
+import type { AccountConfirmation } from '../account-check.js';
+import { UpstreamUnavailable } from '../../../lib/internal-client.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
 import { mapAsyncIterator } from '../../../lib/events/push-queue.js';
 import { type Event, Upstreams } from './upstream.js';
@@ -36,6 +38,7 @@ export interface SubscriptionServerOptions {
   tokens: UserTokenSettings;
   /** The same operation limits as HTTP; null only in the benchmark that measures what they cost. */
   limits: OperationLimits | null;
+  accounts: AccountConfirmation;
   upstreamRetryAttempts: number;
   log: Logger;
 }
@@ -99,9 +102,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         try {
           const token = bearerToken(typeof header === 'string' ? header : undefined);
           if (!token) throw new AppError('UNAUTHENTICATED', 'missing token');
-          ctx.extra.identity = await verifyUserToken(token, options.tokens);
+          ctx.extra.identity = await options.accounts.confirm(await verifyUserToken(token, options.tokens));
           return true;
-        } catch {
+        } catch (error) {
+          // The user subgraph did not answer: the token may be fine, so "try again later" (1013), not 4401.
+          if (error instanceof UpstreamUnavailable) {
+            ctx.extra.socket.close(1013, 'Try again later');
+            return false;
+          }
           // graphql-ws's close code for a connection that is not authenticated.
           ctx.extra.socket.close(4401, 'Unauthorized');
           return false;
