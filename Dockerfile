@@ -3,6 +3,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+# npm ci applies these patches to installed packages (postinstall: patch-package); see "Patched packages" in the README.
+COPY patches ./patches
 # tsx runs the TypeScript sources directly, so the image carries the dev tools it needs to run them.
 RUN npm ci --include=dev --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json rover.yaml ./

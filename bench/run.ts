@@ -4,6 +4,8 @@ import { runLedgerBenchmark } from './ledger/benchmark.js';
 import { ledgerSettingsSchema } from './ledger/settings.js';
 import { runSubscriptionBenchmark } from './subscriptions/benchmark.js';
 import { subscriptionSettingsSchema } from './subscriptions/settings.js';
+import { runValidationBenchmark } from './validation/benchmark.js';
+import { validationSettingsSchema } from './validation/settings.js';
 
 const progress = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -11,9 +13,11 @@ try {
   // Every benchmark's settings are checked before the first starts, so a typo does not surface minutes later.
   const ledgerSettings = parseConfig(ledgerSettingsSchema, process.env);
   const subscriptionSettings = parseConfig(subscriptionSettingsSchema, process.env);
+  const validationSettings = parseConfig(validationSettingsSchema, process.env);
   const BENCHMARKS: Record<string, () => Promise<unknown>> = {
     ledger: () => runLedgerBenchmark(ledgerSettings, progress),
     subscriptions: () => runSubscriptionBenchmark(subscriptionSettings, progress),
+    validation: () => runValidationBenchmark(validationSettings, progress),
   };
   for (const [name, run] of Object.entries(BENCHMARKS)) {
     progress(`# ${name}`);

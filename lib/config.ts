@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretWeakness } from './secret-strength.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -66,6 +67,13 @@ export function withSecrets<T extends { NODE_ENV: string; JWT_SECRET?: string | 
   if (isProduction(config)) {
     if (!config.JWT_SECRET) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
     if (!config.GATEWAY_SECRET) ctx.addIssue({ code: 'custom', path: ['GATEWAY_SECRET'], message: 'is required when NODE_ENV=production' });
+    for (const variable of ['JWT_SECRET', 'GATEWAY_SECRET'] as const) {
+      const value = config[variable];
+      const problem = value && ([DEV_JWT_SECRET, DEV_GATEWAY_SECRET].includes(value) ? 'must not be a development default: it is public' : secretWeakness(value));
+      if (problem) ctx.addIssue({ code: 'custom', path: [variable], message: `${problem}; make one with \`openssl rand -base64 32\`` });
+    }
+    // Two keys, so that one leaked secret is not both, and a user token can never pass for an internal credential.
+    if (config.JWT_SECRET && config.JWT_SECRET === config.GATEWAY_SECRET) ctx.addIssue({ code: 'custom', path: ['GATEWAY_SECRET'], message: 'must differ from JWT_SECRET' });
   }
   return { ...config, JWT_SECRET: config.JWT_SECRET ?? DEV_JWT_SECRET, GATEWAY_SECRET: config.GATEWAY_SECRET ?? DEV_GATEWAY_SECRET };
 }

@@ -11,6 +11,11 @@ export interface DatabaseLimits {
   statementTimeoutMs: number;
   /** Server-side cap on a transaction left open by a bug. */
   idleInTransactionTimeoutMs: number;
+  /**
+   * The longest wait before reconnecting after failed attempts. postgres.js's own back-off grows to 20 s, so a
+   * service would stay down up to 20 s after a database outage ended.
+   */
+  reconnectDelayMaxSeconds: number;
 }
 
 export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
@@ -19,6 +24,7 @@ export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
   idleTimeoutSeconds: 30,
   statementTimeoutMs: 15_000,
   idleInTransactionTimeoutMs: 30_000,
+  reconnectDelayMaxSeconds: 2,
 };
 
 export interface Database<Schema extends Record<string, unknown>> {
@@ -37,6 +43,8 @@ export function connectDatabase<Schema extends Record<string, unknown>>(
     connect_timeout: limits.connectTimeoutSeconds,
     idle_timeout: limits.idleTimeoutSeconds,
     onnotice: () => {},
+    // Doubling from 0.1 s, with jitter so that every pool does not knock at once when the server comes back.
+    backoff: (attempts: number) => Math.min(0.1 * 2 ** attempts, limits.reconnectDelayMaxSeconds) * (0.5 + Math.random() / 2),
     connection: {
       statement_timeout: limits.statementTimeoutMs,
       idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,

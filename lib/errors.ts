@@ -21,7 +21,9 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * Apollo's own request-level codes, kept as they are because every GraphQL client knows them:
  * a document that does not parse or does not validate against the schema.
  */
-const REQUEST_CODES = ['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE'] as const;
+export const REQUEST_CODES = ['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE'] as const;
+
+export type RequestCode = (typeof REQUEST_CODES)[number];
 
 const PUBLIC_CODES: ReadonlySet<string> = new Set<string>([...ERROR_CODES, ...REQUEST_CODES]);
 

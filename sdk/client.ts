@@ -4,7 +4,7 @@ import { type Client, createClient } from 'graphql-ws';
 import { ERROR_CODES } from '../lib/errors.js';
 
 /** The codes the API puts in `extensions.code` (README): the platform's own, and GraphQL's for a bad document. */
-const API_ERROR_CODES = [...ERROR_CODES, 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'] as const;
+const API_ERROR_CODES = [...ERROR_CODES, 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE'] as const;
 
 /**
  * An API code, or the client's own for failures without a GraphQL answer. A code this client does not know

@@ -5,7 +5,7 @@ import { silentLogger } from '../../lib/log.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
 import { TEST_RATE_LIMITS } from '../../test/support/rate-limits.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
-import { start as startGateway } from '../../gateway/src/server.js';
+import { type GatewayOptions, type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
 import { deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../../scripts/infra/postgres.js';
@@ -31,6 +31,8 @@ export interface Platform {
   postgres: PostgresEndpoint;
   /** The server's own description, e.g. `17.6 fsync=on synchronous_commit=on`. */
   postgresDescription: string;
+  /** Another gateway over the same subgraphs and settings, stopped with the platform (e.g. with a part swapped out). */
+  startGateway(options: GatewayOptions): Promise<RunningGateway>;
   stop(): Promise<void>;
 }
 
@@ -74,10 +76,8 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
     };
     const subgraphUrls = await startSubgraphs(server, env, running);
     await server.createDatabaseIfMissing('gateway_db');
-    const gateway = await startGateway(
-      parseConfig(gatewayConfigSchema, { ...env, ...TEST_RATE_LIMITS, PORT: '0', METRICS_PORT: '0', ...subgraphUrls, DATABASE_URL: server.url('gateway_db') }),
-      { log: silentLogger },
-    );
+    const gatewayConfig = parseConfig(gatewayConfigSchema, { ...env, ...TEST_RATE_LIMITS, PORT: '0', METRICS_PORT: '0', ...subgraphUrls, DATABASE_URL: server.url('gateway_db') });
+    const gateway = await startGateway(gatewayConfig, { log: silentLogger });
     running.push(gateway);
     const transactionUrl = subgraphUrls.TRANSACTION_SUBGRAPH_URL;
     if (!transactionUrl) throw new Error('the transaction subgraph did not start');
@@ -94,6 +94,11 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
         createDatabase: (database) => server.createDatabaseIfMissing(database),
       },
       postgresDescription: await describePostgres(server.url('postgres')),
+      async startGateway(options) {
+        const another = await startGateway(gatewayConfig, { log: silentLogger, ...options });
+        running.push(another);
+        return another;
+      },
       stop,
     };
   } catch (error) {

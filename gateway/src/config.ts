@@ -21,9 +21,19 @@ export const gatewayConfigSchema = z
     BLOCKCHAIN_SUBGRAPH_URL: subgraphUrl,
     NOTIFICATION_SUBGRAPH_URL: subgraphUrl,
     SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
-    QUERY_DEPTH_MAX: positiveInt(12),
+    /** Operation limits (gateway/src/operation-limits.ts; README, "Operation limits"): what one document may ask for. */
+    QUERY_DEPTH_MAX: positiveInt(10),
+    QUERY_ALIASES_MAX: positiveInt(15),
+    QUERY_TOKENS_MAX: positiveInt(1_000),
+    QUERY_DIRECTIVES_MAX: positiveInt(50),
+    QUERY_COST_MAX: positiveInt(50_000),
     /** Reconnects to a subgraph that dropped a subscription, with growing random waits, before the client is told. */
     SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(20, 'must be at most 20').default(5),
+    /** Token holders whose account is gone are refused (gateway/src/account-check.ts): how long each answer is kept. */
+    ACCOUNT_CHECK_TTL_MS: positiveInt(30_000).pipe(z.number().max(600_000, 'must be at most 600000 (10 minutes)')),
+    ACCOUNT_CHECK_NEGATIVE_TTL_MS: positiveInt(5_000).pipe(z.number().max(60_000, 'must be at most 60000')),
+    ACCOUNT_CHECK_OUTAGE_GRACE_MS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(3_600_000, 'must be at most 3600000 (1 hour)').default(300_000),
+    ACCOUNT_CHECK_TIMEOUT_MS: positiveInt(2_000).pipe(z.number().max(30_000, 'must be at most 30000')),
     ...rateLimitConfigShape,
   })
   .transform(withSecrets)

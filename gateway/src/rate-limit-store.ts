@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { lt } from 'drizzle-orm';
 import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
-import { connectDatabase, runMigrations } from '../../lib/db.js';
+import { connectDatabase, DEFAULT_DATABASE_LIMITS, runMigrations } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { startPeriodic } from '../../lib/server/periodic.js';
@@ -34,9 +34,9 @@ export interface RateLimitStore {
 export async function openRateLimitStore(url: string, options: { storeTimeoutMs: number; log: Logger }): Promise<RateLimitStore> {
   await runMigrations(url, fileURLToPath(new URL('./db/migrations', import.meta.url)));
   const database = connectDatabase(url, schema, {
+    ...DEFAULT_DATABASE_LIMITS,
     poolSizeMax: POOL_SIZE_MAX,
     connectTimeoutSeconds: CONNECT_TIMEOUT_SECONDS,
-    idleTimeoutSeconds: 30,
     statementTimeoutMs: STATEMENT_TIMEOUT_MS,
     idleInTransactionTimeoutMs: STATEMENT_TIMEOUT_MS,
   });

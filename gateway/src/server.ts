@@ -9,15 +9,20 @@ import type { UserTokenSettings } from '../../lib/auth/user-token.js';
 import { AppError, toPublicError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { handleGraphQLHttp, listen, requestIdOf, sendGraphQLError, sendJson } from '../../lib/server/http.js';
+import { refusedRequest } from '../../lib/server/request-refusal.js';
 import { boundedStop, drainGraceMs } from '../../lib/server/signals.js';
+import { API_SCALARS } from '../../lib/scalars.js';
 import type { RunningServer } from '../../lib/server/subgraph-server.js';
+import { type AccountConfirmation, accountCheckFor } from './account-check.js';
 import { identityFromRequest } from './auth.js';
 import { clientAddressOf } from './client-address.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
 import { graphiqlRoute } from './graphiql/serve.js';
-import { depthLimitRule } from './limits.js';
+import { operationSelectionPlugin } from './operation-resolution.js';
+import { scalarLiteralsRule } from './scalar-literals.js';
 import { createGatewayMetrics } from './metrics.js';
+import { apolloOperationLimits, type OperationLimits, operationLimitsOf, withoutSuggestions } from './operation-limits.js';
 import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { sendRateLimited, startRateLimits } from './rate-limits.js';
@@ -29,6 +34,10 @@ export interface GatewayOptions {
   log?: Logger;
   /** Defaults to the committed schema/supergraph.graphql. */
   supergraphSdl?: string;
+  /** Only for the benchmark that measures what the operation limits cost: `false` runs without them. */
+  operationLimits?: false;
+  /** Defaults to asking the user subgraph (AccountCheck); the benchmark measures the gateway without it. */
+  accounts?: AccountConfirmation;
 }
 
 /** The public entry point: one GraphQL endpoint over the committed supergraph, plus /token, /health and /ready. */
@@ -38,7 +47,7 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
     return {
       async didResolveOperation({ operation }) {
         if (operation?.operation === 'subscription') {
-          throw new AppError('BAD_USER_INPUT', 'Subscriptions run over WebSocket (graphql-ws) at this same /graphql path, with the token in connectionParams');
+          throw refusedRequest('BAD_REQUEST', 'Subscriptions run over WebSocket (graphql-ws) at this same /graphql path, with the token in connectionParams');
         }
       },
     };
@@ -59,6 +68,9 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   const subgraphs: SubgraphEndpoint[] = subgraphsOf(supergraphSdl).map(({ name, url }) => ({ name, url: config.subgraphUrls[name as SubgraphName] ?? url }));
   const tokens: UserTokenSettings = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
   const credential = new InternalCredential(config.GATEWAY_SECRET);
+  const limits: OperationLimits | null = options.operationLimits === false ? null : operationLimitsOf(config);
+  const apolloLimits = limits ? apolloOperationLimits<GatewayContext>(limits) : null;
+  const accounts = options.accounts ?? accountCheckFor(config, subgraphs, credential, log);
 
   const rateLimits = await startRateLimits(config, log);
   const httpServer = createServer();
@@ -86,11 +98,19 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
     // stop the server a second time and re-raise the signal, which ends the process before the drain.
     stopOnTerminationSignals: false,
-    validationRules: [depthLimitRule(config.QUERY_DEPTH_MAX)],
-    formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error')),
+    parseOptions: apolloLimits?.parseOptions,
+    validationRules: [...(apolloLimits?.validationRules ?? []), scalarLiteralsRule(API_SCALARS)],
+    validationOptions: apolloLimits?.validationOptions,
+    formatError: (formatted) => {
+      const published = toPublicError(formatted, (details) => log.error({ error: details }, 'internal error'));
+      // Variable coercion in @apollo/gateway still words its errors with suggestions.
+      return production ? { ...published, message: withoutSuggestions(published.message) } : published;
+    },
     plugins: [
+      ...(apolloLimits ? [apolloLimits.costPlugin] : []),
       subscriptionsOverWebSocketOnly,
       rateLimits.plugin(),
+      operationSelectionPlugin(),
       observability.metrics.graphqlPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(config.SHUTDOWN_TIMEOUT_MS) }),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -104,7 +124,8 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     dataSources,
     credential,
     tokens,
-    queryDepthMax: config.QUERY_DEPTH_MAX,
+    limits,
+    accounts,
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
     clientAddressOf: (request) => clientAddressOf(request, config.TRUSTED_PROXY_HOPS),
     admitConnection: rateLimits.admitWebSocket,
@@ -133,7 +154,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     if (graphiql && (path === '/graphiql' || path?.startsWith('/graphiql/'))) return graphiql(request, response, path);
     let identity: GatewayContext['identity'];
     try {
-      identity = await identityFromRequest(request, tokens);
+      identity = await identityFromRequest(request, tokens, accounts);
     } catch (error) {
       if (error instanceof AppError) return sendGraphQLError(response, error);
       throw error;

@@ -47,6 +47,8 @@ export async function handleTokenRequest(
   if (errors?.length || !data?.login) {
     const code = errors?.[0]?.extensions?.code;
     if (code === 'UNAUTHENTICATED') return oauthError(response, 400, 'invalid_grant', 'Email or password is incorrect');
+    // A username or password the API refuses as text (a NUL byte, a control character) is the client's mistake.
+    if (code === 'BAD_USER_INPUT') return oauthError(response, 400, 'invalid_request', errors?.[0]?.message ?? 'username or password is not acceptable');
     // RFC 6749 has no error for this; `slow_down` is the registered OAuth one (RFC 8628 §3.5), with the wait in Retry-After.
     if (code === 'RATE_LIMITED') {
       const retryAfterSeconds = Number(errors?.[0]?.extensions?.retryAfterSeconds);

@@ -65,6 +65,13 @@ async function carbonOnLedger(who: Person): Promise<string> {
   return result.data!.me.wallets.find((wallet: { currency: string }) => wallet.currency === 'CARBON').balance;
 }
 
+/** Every balance on the platform, users and system accounts, in one snapshot (ADMIN only). */
+async function ledgerSnapshot(): Promise<unknown> {
+  const result = await stack.graphql(/* GraphQL */ `{ ledgerSnapshot(first: 10000) { totals { currency total } accounts { walletId balance } } }`, {}, adminToken);
+  expect(result.errors).toBeUndefined();
+  return result.data!.ledgerSnapshot;
+}
+
 const balanceOnChain = (address: Address) => chain.readContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: 'balanceOf', args: [address] });
 
 beforeAll(async () => {
@@ -129,6 +136,39 @@ describe('withdrawing CARBON to an address on chain', () => {
     }
     expect(await carbonOnLedger(ben)).toBe('1.000000000000000000');
     expect(await balanceOnChain(getAddress(lower))).toBe(0n);
+  });
+
+  it('refuses the zero address, precompiles and the platform\'s own contracts before any debit, naming toAddress', async () => {
+    const fay = await person('Fay');
+    await giveCarbon(fay, '1');
+    const low = (value: number) => getAddress(`0x${value.toString(16).padStart(40, '0')}`);
+    const { token, account, payment, staking } = stack.chain.contracts;
+    const destinations: [string, Address][] = [
+      ['the ecrecover precompile', low(0x01)],
+      ['the point-evaluation precompile', low(0x0a)],
+      ['a BLS12-381 precompile', low(0x11)],
+      ['P256VERIFY', low(0x100)],
+      ['the top of the reserved range', low(0xffff)],
+      ['CarbonToken', token],
+      ['CarbonAccount', account],
+      ['CarbonPayment', payment],
+      ['CarbonStaking', staking],
+      ['CarbonToken written in lower case', token.toLowerCase() as Address],
+    ];
+    const chainBefore = await Promise.all(destinations.map(([, address]) => balanceOnChain(address)));
+    const ledgerBefore = await ledgerSnapshot();
+    for (const [name, toAddress] of destinations) {
+      const result = await stack.graphql(WITHDRAW, { input: { amount: '0.5', toAddress }, key: key() }, fay.token);
+      expect(result.errors?.[0]?.extensions, name).toMatchObject({ code: 'BAD_USER_INPUT', field: 'toAddress' });
+      expect(result.errors?.[0]?.message, name).toMatch(/toAddress/);
+    }
+    expect(await ledgerSnapshot()).toEqual(ledgerBefore);
+    expect(await Promise.all(destinations.map(([, address]) => balanceOnChain(address)))).toEqual(chainBefore);
+    const history = await stack.graphql(`{ me { transactions(filter: { type: WITHDRAWAL }) { edges { node { id } } } } }`, {}, fay.token);
+    expect(history.data?.me.transactions.edges).toEqual([]);
+    // Just above the reserved range is an ordinary address.
+    const above = await stack.graphql(WITHDRAW, { input: { amount: '0.5', toAddress: low(0x10000) }, key: key() }, fay.token);
+    expect(above.data?.withdrawCarbon.status).toBe('COMPLETED');
   });
 
   it('gives the CARBON back when the mint reverts on chain, and says why', async () => {

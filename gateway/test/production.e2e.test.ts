@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type Stack, startStack } from '../../test/support/stack.js';
 
 let stack: Stack;
@@ -30,5 +32,28 @@ describe('the gateway in production', () => {
   it('still serves the API', async () => {
     const result = await stack.graphql(/* GraphQL */ `mutation { login(email: "nobody@example.com", password: "whatever-123") { token } }`);
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('leaves "Did you mean" suggestions out of validation and variable errors', async () => {
+    const typo = await stack.graphql(/* GraphQL */ `{ prise(symbol: MCO2) { value } }`);
+    expect(typo.errors?.[0]).toMatchObject({ message: 'Cannot query field "prise" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    const variable = await stack.graphql(/* GraphQL */ `query ($symbol: PriceSymbol!) { price(symbol: $symbol) { value } }`, { symbol: 'MCO' });
+    expect(variable.errors?.[0]?.message).toMatch(/MCO/);
+    expect(variable.errors?.[0]?.message).not.toMatch(/did you mean/i);
+  });
+
+  it('leaves suggestions out over WebSocket too', async () => {
+    const register = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token } }`, {
+      input: { email: `typo-${Date.now()}@example.com`, password: 'long enough password', displayName: 'Typo', role: 'BUYER' },
+    });
+    const client = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${register.data!.register.token}` } });
+    try {
+      const errors = await new Promise<readonly { message: string; extensions?: Record<string, unknown> }[]>((resolve, reject) => {
+        client.subscribe({ query: `subscription { priceUpdatd(symbol: MCO2) { value } }` }, { next: () => reject(new Error('served')), error: (error) => resolve(Array.isArray(error) ? error : [{ message: String(error) }]), complete: () => reject(new Error('completed without an error')) });
+      });
+      expect(errors[0]).toMatchObject({ message: 'Cannot query field "priceUpdatd" on type "Subscription".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    } finally {
+      await client.dispose();
+    }
   });
 });

@@ -89,7 +89,8 @@ describe('subscriptions through the gateway', () => {
     }, { timeoutMs: 10_000, message: 'both events, each with its error' });
     for (const event of events) {
       expect(event.data?.transactionUpdated).toMatchObject({ status: 'COMPLETED', from: null });
-      expect(event.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      // The same public filter as HTTP: the code, never the executor's `serviceName` or anything else internal.
+      expect(event.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN' });
     }
   });
 
@@ -206,9 +207,10 @@ describe('subscriptions through the gateway', () => {
     }
   });
 
-  it('answers a subscription sent over HTTP with directions to the WebSocket', async () => {
+  it('answers a subscription sent over HTTP with 400 BAD_REQUEST and directions to the WebSocket', async () => {
     const result = await stack.graphql(/* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value } }`);
-    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
     expect(result.errors?.[0]?.message).toMatch(/WebSocket/);
   });
 
@@ -220,5 +222,6 @@ describe('subscriptions through the gateway', () => {
     await waitFor(() => invalid.received.length > 0 && query.received.length > 0, { timeoutMs: 5_000, message: 'both refusals' });
     expect(invalid.received[0]?.errors?.[0]?.message).toMatch(/DOGE/);
     expect(query.received[0]?.errors?.[0]?.message).toMatch(/over HTTP/);
+    expect(query.received[0]?.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
   });
 });

@@ -25,14 +25,27 @@ export interface PeriodicTask<Result> extends BackgroundTask {
 }
 
 /**
+ * How far consecutive failures (e.g. the database is down) stretch the wait before the next pass: it doubles
+ * per failure up to this, or to the interval when that is longer. One success restores the interval.
+ */
+export const PERIODIC_RETRY_DELAY_MAX_MS = 10_000;
+
+/** The wait before the next pass after `failures` failed passes in a row. */
+export function retryDelayMs(intervalMs: number, failures: number): number {
+  if (failures === 0) return intervalMs;
+  return Math.min(intervalMs * 2 ** Math.min(failures, 16), Math.max(intervalMs, PERIODIC_RETRY_DELAY_MAX_MS));
+}
+
+/**
  * A pass every `intervalMs`, never two at once: the next is scheduled when the previous ends, a failed pass is
- * logged and retried at the next tick, and `stop()` waits for the pass under way. Timers do not hold the
- * process open.
+ * logged and retried with back-off (`retryDelayMs`), and `stop()` waits for the pass under way. Timers do not
+ * hold the process open.
  */
 export function startPeriodic<Result>(options: PeriodicOptions<Result>): PeriodicTask<Result> {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
   const isStopped = () => stopped;
 
   const { exclusive } = options;
@@ -54,8 +67,14 @@ export function startPeriodic<Result>(options: PeriodicOptions<Result>): Periodi
     if (stopped) return;
     timer = setTimeout(() => {
       runOnce()
-        .catch((error: unknown) => options.log.warn({ err: error instanceof Error ? error.message : String(error) }, `${options.what} failed; will retry`))
-        .finally(() => schedule(options.intervalMs));
+        .then(
+          () => void (failures = 0),
+          (error: unknown) => {
+            failures += 1;
+            options.log.warn({ err: error instanceof Error ? error.message : String(error), failures }, `${options.what} failed; will retry`);
+          },
+        )
+        .finally(() => schedule(retryDelayMs(options.intervalMs, failures)));
     }, delayMs);
     timer.unref();
   }

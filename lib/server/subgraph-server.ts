@@ -9,11 +9,13 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { type Caller, INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from '../auth/internal-credential.js';
 import type { Identity } from '../auth/identity.js';
+import { databaseUnavailable, databaseUnavailableFormatted, isDatabaseUnavailable } from '../database-availability.js';
 import { AppError, badInput, toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
 import { METRICS_PATH, type ServiceMetrics } from './metrics.js';
 import { boundedStop, drainGraceMs } from './signals.js';
+import { jsonTextRefusal, textInputPlugin } from './text-input.js';
 
 /** What every resolver receives: who called (the gateway on behalf of a user, or a service) and the request id. */
 export interface SubgraphContext {
@@ -74,13 +76,20 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
     // The process stops on signals itself (lib/server/signals.ts, scripts/start-all.ts); Apollo's own handler would
     // stop the server a second time and re-raise the signal, which ends the process before the drain.
     stopOnTerminationSignals: false,
-    formatError: (formatted) => toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver')),
+    formatError: (formatted, error) => {
+      if (isDatabaseUnavailable(error)) {
+        log.warn({ err: error, path: formatted.path }, 'database unavailable during a request');
+        return databaseUnavailableFormatted(formatted);
+      }
+      return toPublicError(formatted, (details) => log.error({ error: details }, 'internal error in resolver'));
+    },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: drainGraceMs(options.shutdownTimeoutMs) }),
       ApolloServerPluginLandingPageDisabled(),
       // No Apollo Studio here; traces would only add bytes to every subgraph answer.
       ApolloServerPluginInlineTraceDisabled(),
       options.metrics.graphqlPlugin(),
+      textInputPlugin(),
     ],
   });
   await apollo.start();
@@ -137,12 +146,19 @@ export async function startSubgraphServer(options: SubgraphServerOptions): Promi
   async function internal(route: InternalRoute, caller: Caller, request: IncomingMessage, response: ServerResponse) {
     try {
       const body = parseJsonBody(await readBody(request));
+      const refusal = jsonTextRefusal(body);
+      if (refusal) throw badInput(`${refusal.field} ${refusal.problem}`, { field: refusal.field });
       const result = await route({ caller, body });
       log.debug({ route: request.url, status: result.status }, 'internal request');
       sendJson(response, result.status, result.body);
     } catch (error) {
       if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, badInput(error.message));
       if (error instanceof AppError) return sendJson(response, error.httpStatus, { error: { code: error.code, message: error.message } });
+      if (isDatabaseUnavailable(error)) {
+        log.warn({ err: error, route: request.url }, 'database unavailable during an internal request');
+        const unavailable = databaseUnavailable();
+        return sendJson(response, unavailable.httpStatus, { error: { code: unavailable.code, message: unavailable.message } });
+      }
       throw error;
     }
   }

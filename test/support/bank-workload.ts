@@ -359,7 +359,8 @@ export class Bank {
 
   async takeSnapshot(): Promise<Snapshot> {
     const result = await this.stack.graphql(SNAPSHOT, {}, this.adminToken);
-    if (!result.data?.ledgerSnapshot) throw new Error(`ledgerSnapshot failed: ${JSON.stringify(result.errors)}`);
+    // A partial answer (an entity fetch failed) is a failed read, not a snapshot to check.
+    if (!result.data?.ledgerSnapshot || result.errors?.length) throw new Error(`ledgerSnapshot failed: ${JSON.stringify(result.errors)}`);
     return result.data.ledgerSnapshot as Snapshot;
   }
 

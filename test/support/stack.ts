@@ -67,6 +67,8 @@ export interface StackOptions {
   external?: Record<string, string>;
   /** The logger of each process, by name (`gateway`, `user`, …); silent when not given. */
   logFor?: (service: string) => Logger;
+  /** Makes each subgraph's database; a fresh one on the shared test server when not given. */
+  createDatabase?: (prefix: string) => Promise<{ url: string; drop(): Promise<void> }>;
 }
 
 /** A subgraph another process runs: the stack knows where it listens but never stops it. */
@@ -86,7 +88,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // Subgraphs start in dependency order; each later one learns where the earlier ones listen.
   const serviceUrls: Record<string, string> = { ETH_RPC_URL: anvil.rpcUrl, CONTRACT_ADDRESSES: JSON.stringify(contracts) };
   for (const [name, load] of Object.entries(SUBGRAPH_MODULES)) {
-    const database = await createTestDatabase(name);
+    const database = await (options.createDatabase ?? createTestDatabase)(name);
     drops.push(database.drop);
     const externalUrl = options.external?.[name];
     if (externalUrl) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, parse, validate, specifiedRules } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
@@ -10,7 +10,13 @@ import type { InternalCredential } from '../../../lib/auth/internal-credential.j
 import { AppError, toPublicError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { GatewayContext } from '../context.js';
-import { depthLimitRule } from '../limits.js';
+import { API_SCALARS } from '../../../lib/scalars.js';
+import { checkOperation, type OperationLimits } from '../operation-limits.js';
+import { operationSelectionProblem } from '../operation-resolution.js';
+import { scalarLiteralsRule } from '../scalar-literals.js';
+import { publicErrors } from './public-errors.js';
+import type { AccountConfirmation } from '../account-check.js';
+import { UpstreamUnavailable } from '../../../lib/internal-client.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
 import { mapAsyncIterator } from '../../../lib/events/push-queue.js';
 import { type Event, Upstreams } from './upstream.js';
@@ -30,7 +36,9 @@ export interface SubscriptionServerOptions {
   dataSources: ServiceMap;
   credential: InternalCredential;
   tokens: UserTokenSettings;
-  queryDepthMax: number;
+  /** The same operation limits as HTTP; null only in the benchmark that measures what they cost. */
+  limits: OperationLimits | null;
+  accounts: AccountConfirmation;
   upstreamRetryAttempts: number;
   clientAddressOf(request: IncomingMessage): string;
   /** Admits a new connection (or throws RATE_LIMITED) and gives back what to call when it closes. */
@@ -62,7 +70,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const planner = new SubscriptionPlanner(options.supergraphSdl);
   const upstreams = new Upstreams(options.subgraphUrls, options.credential, options.upstreamRetryAttempts);
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
-  const rules = [...specifiedRules, depthLimitRule(options.queryDepthMax)];
+  const extraRules = [scalarLiteralsRule(API_SCALARS)];
 
   function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: SubscriptionContext) {
     const { primary, rest } = plan;
@@ -79,7 +87,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   }
 
   async function complete(event: Event, queryPlan: QueryPlan, plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: GatewayContext): Promise<ExecutionResult> {
-    if (!event.data) return { errors: (event.errors ?? []).map((error) => new GraphQLError(error.message, { extensions: error.extensions })) };
+    if (!event.data) return { errors: publicErrors(event.errors ?? [], options.log) };
     const serviceMap: ServiceMap = { ...options.dataSources, [EVENT_SERVICE]: { process: async () => ({ data: event.data, errors: event.errors }) } };
     const requestContext = {
       request: { query: undefined, variables, operationName },
@@ -90,7 +98,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       operationName: operationName ?? null,
     } as unknown as Parameters<typeof executeQueryPlan>[2];
     const result = await executeQueryPlan(queryPlan, serviceMap, requestContext, plan.operationContext, planner.supergraphSchema, planner.federationApiSchema);
-    return { data: result.data ?? null, ...(result.errors?.length ? { errors: result.errors.map((error) => new GraphQLError(error.message, { extensions: error.extensions })) } : {}) };
+    return { data: result.data ?? null, ...(result.errors?.length ? { errors: publicErrors(result.errors, options.log) } : {}) };
   }
 
   const disposable = useServer<Record<string, unknown>, Partial<ConnectionExtra>>(
@@ -101,8 +109,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         try {
           const token = bearerToken(typeof header === 'string' ? header : undefined);
           if (!token) throw new AppError('UNAUTHENTICATED', 'missing token');
-          ctx.extra.identity = await verifyUserToken(token, options.tokens);
-        } catch {
+          ctx.extra.identity = await options.accounts.confirm(await verifyUserToken(token, options.tokens));
+        } catch (error) {
+          // The user subgraph did not answer: the token may be fine, so "try again later" (1013), not 4401.
+          if (error instanceof UpstreamUnavailable) {
+            ctx.extra.socket.close(TRY_AGAIN_LATER_CLOSE_CODE, 'Try again later');
+            return false;
+          }
           // graphql-ws's close code for a connection that is not authenticated.
           ctx.extra.socket.close(4401, 'Unauthorized');
           return false;
@@ -126,16 +139,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         if (Object.keys(ctx.subscriptions).length > SUBSCRIPTIONS_PER_CONNECTION_MAX) {
           return [new GraphQLError(`At most ${SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions per connection`, { extensions: { code: 'RATE_LIMITED' } })];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(planner.apiSchema, document, rules);
-        if (errors.length) return errors.map((error) => new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        const checked = checkOperation(planner.apiSchema, payload.query, payload.operationName, payload.variables ?? undefined, options.limits, extraRules);
+        if (checked.errors) return publicErrors(checked.errors, options.log);
+        const document = checked.document;
+        const selectionProblem = operationSelectionProblem(document, payload.operationName);
+        if (selectionProblem) return [new GraphQLError(selectionProblem, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         const operation = getOperationAST(document, payload.operationName ?? undefined);
-        if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_USER_INPUT' } })];
+        if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_REQUEST' } })];
         const identity = ctx.extra.identity as Identity;
         const socket = ctx.extra.socket;
         const contextValue: SubscriptionContext = {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
+import { WITHDRAWAL_ADDRESS_CHECK_PATH } from '../../../lib/chain/withdrawal-address.js';
 import { parseConfig } from '../../../lib/config.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { InternalClient } from '../../../lib/internal-client.js';
@@ -13,7 +14,7 @@ import { Sender } from './chain/sender.js';
 import { startDepositSweeper } from './chain/deposits.js';
 import { queueRetirement, startRetirementRecorder } from './chain/retirements.js';
 import { startTracker } from './chain/tracker.js';
-import { withdrawalRoute } from './chain/withdrawals.js';
+import { withdrawalAddressCheckRoute, withdrawalRoute } from './chain/withdrawals.js';
 import { type BlockchainConfig, blockchainConfigSchema } from './config.js';
 import * as schema from './db/schema.js';
 import { startIndexer } from './indexer/indexer.js';
@@ -62,7 +63,7 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
             startIndexer({ chain, db: runtime.db, custody, blockRange: config.indexerBlockRange, startBlock: BigInt(config.indexerStartBlock), pollIntervalMs: config.indexerPollIntervalMs }),
           );
         }
-        const internalRoutes = { [`POST ${WITHDRAWAL_PATH}`]: withdrawalRoute(deps) };
+        const internalRoutes = { [`POST ${WITHDRAWAL_PATH}`]: withdrawalRoute(deps), [`POST ${WITHDRAWAL_ADDRESS_CHECK_PATH}`]: withdrawalAddressCheckRoute(deps) };
         return { resolvers: createResolvers(deps), tasks, internalRoutes };
       },
     },

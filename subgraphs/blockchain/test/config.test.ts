@@ -34,7 +34,7 @@ describe('blockchain configuration', () => {
   });
 
   it('requires a mnemonic of its own in production, and refuses the public one', () => {
-    const secrets = { JWT_SECRET: 'x'.repeat(40), GATEWAY_SECRET: 'y'.repeat(40), NODE_ENV: 'production' };
+    const secrets = { JWT_SECRET: 'Caa++U4qXnoX8Io8Y4lXAPeZLi5h4n0hzMQvlKuQ6qI=', GATEWAY_SECRET: 'ewF1pwQn37or0ogHKYQ0WHpM3EqMTMUeSxGd0rNvpdg=', NODE_ENV: 'production' };
     expect(() => parse(secrets)).toThrow(/CUSTODY_MNEMONIC: is required when NODE_ENV=production/);
     expect(() => parse({ ...secrets, CUSTODY_MNEMONIC: 'test test test test test test test test test test test junk' })).toThrow(/CUSTODY_MNEMONIC: must not be the public/);
     expect(parse({ ...secrets, CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow' }).gasFundingEth).toBe('0');

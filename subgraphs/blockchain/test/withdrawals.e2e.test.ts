@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../../lib/auth/internal-credential.js';
 import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
+import { WITHDRAWAL_ADDRESS_CHECK_PATH } from '../../../lib/chain/withdrawal-address.js';
 import { freePort } from '../../../scripts/infra/ports.js';
 import { TEST_SECRETS } from '../../../test/support/stack.js';
 import { type BlockchainService, type DeployedChain, startBlockchainService, startDeployedChain, TONNE } from './harness.js';
@@ -12,7 +13,8 @@ import { type BlockchainService, type DeployedChain, startBlockchainService, sta
 let chain: DeployedChain;
 let service: BlockchainService;
 const credential = new InternalCredential(TEST_SECRETS.GATEWAY_SECRET);
-const RECEIVER = '0x000000000000000000000000000000000000bEEF';
+// An ordinary address (ethers' documentation example): nobody's here, but it is outside the reserved low range.
+const RECEIVER = '0x8ba1f109551bD432803012645Ac136ddd64DBA72';
 
 async function ask(target: BlockchainService, body: unknown, service = 'transaction') {
   const response = await fetch(new URL(WITHDRAWAL_PATH, target.server.url), {
@@ -50,7 +52,7 @@ describe('POST /internal/withdrawals', () => {
     expect((await ask(service, withdrawal)).body.status).toBe('CONFIRMED');
     const reused = await ask(service, { ...withdrawal, amountMinor: String(2n * TONNE) });
     expect(reused).toMatchObject({ status: 400, body: { error: { code: 'BAD_USER_INPUT' } } });
-    const bads = [request({ toAddress: '0xnot' }), request({ amountMinor: '0' }), request({ amountMinor: '-5' }), request({ id: 'x' }), request({ toAddress: chain.contracts.staking })];
+    const bads = [request({ toAddress: '0xnot' }), request({ amountMinor: '0' }), request({ amountMinor: '-5' }), request({ id: 'x' }), request({ toAddress: chain.contracts.staking }), request({ toAddress: '0x0000000000000000000000000000000000000001' })];
     for (const bad of [...bads, { hello: 1 }]) {
       expect((await ask(service, bad)).body.error?.code, JSON.stringify(bad)).toBe('BAD_USER_INPUT');
     }
@@ -60,6 +62,22 @@ describe('POST /internal/withdrawals', () => {
     const refusedIds = [...bads.map((bad) => String(bad.id)), forbidden.id].filter((id) => id !== 'x');
     expect(await service.sql`select id from withdrawals where id = any(${refusedIds}::uuid[])`).toEqual([]);
     expect(await service.sql`select amount from withdrawals where id = ${withdrawal.id}`).toEqual([{ amount: String(TONNE) }]);
+  });
+
+  it('checks an address for the transaction subgraph before it debits: precompiles and the platform contracts are refused', async () => {
+    const check = async (toAddress: unknown, caller = 'transaction') => {
+      const response = await fetch(new URL(WITHDRAWAL_ADDRESS_CHECK_PATH, service.server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INTERNAL_CREDENTIAL_HEADER]: await credential.mint({ kind: 'service', service: caller }) },
+        body: JSON.stringify({ toAddress }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    expect(await check(RECEIVER.toLowerCase())).toEqual({ status: 200, body: { toAddress: RECEIVER } });
+    for (const refused of ['0x0000000000000000000000000000000000000001', '0x000000000000000000000000000000000000fFfF', ...Object.values(chain.contracts), '0xnot', 42]) {
+      expect(await check(refused), String(refused)).toMatchObject({ status: 400, body: { error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('toAddress') } } });
+    }
+    expect((await check(RECEIVER, 'price')).body.error?.code).toBe('FORBIDDEN');
   });
 
   it('answers FAILED with UPSTREAM_UNAVAILABLE when the node is down or answers garbage, recording nothing as sent', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
 import { configSchema } from '../src/server.js';
 
-const PRODUCTION_SECRETS = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), GATEWAY_SECRET: 'y'.repeat(32) };
+const PRODUCTION_SECRETS = { NODE_ENV: 'production', JWT_SECRET: 'Caa++U4qXnoX8Io8Y4lXAPeZLi5h4n0hzMQvlKuQ6qI=', GATEWAY_SECRET: 'ewF1pwQn37or0ogHKYQ0WHpM3EqMTMUeSxGd0rNvpdg=' };
 
 describe('notification service configuration', () => {
   it('defaults to port 4005, its own database and five webhook attempts', () => {

@@ -1,8 +1,22 @@
 import { z } from 'zod';
 import { positiveInt } from '../../../lib/config.js';
+import { type Currency, parseAmount } from '../../../lib/money.js';
 import { serviceUrl, subgraphConfigSchema } from '../../../lib/service-config.js';
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
+/** A positive decimal amount of `currency`, in minor units. */
+const amountOf = (currency: Currency, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseAmount(text, currency);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be a positive amount of ${currency} like "${fallback}"` });
+        return z.NEVER;
+      }
+    });
 
 export const transactionConfigSchema = (defaultPort: number) =>
   subgraphConfigSchema('transaction', defaultPort).and(
@@ -15,6 +29,9 @@ export const transactionConfigSchema = (defaultPort: number) =>
         QUOTE_TTL_SECONDS: positiveInt(30).pipe(z.number().max(300, 'must be at most 300')),
         /** The development faucet: on by default only in development, off in production unless set. */
         DEV_FAUCET: flag.optional(),
+        /** What the faucet gives one user in a UTC day, per currency (each deposit is capped too: FAUCET_DEPOSIT_MAX_MINOR). */
+        DEV_FAUCET_DAILY_MAX_USD: amountOf('USD', '20000.00'),
+        DEV_FAUCET_DAILY_MAX_ETH: amountOf('ETH', '20'),
         NODE_ENV: z.string().default('development'),
         RECOVERY_INTERVAL_MS: positiveInt(1_000),
         RECOVERY_BATCH_SIZE: positiveInt(50).pipe(z.number().max(1000, 'must be at most 1000')),

@@ -40,7 +40,11 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000),
           internalSecret: config.GATEWAY_SECRET,
           quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
-          faucet: { enabled: config.faucetEnabled, depositMaxMinor: FAUCET_DEPOSIT_MAX_MINOR },
+          faucet: {
+            enabled: config.faucetEnabled,
+            depositMaxMinor: FAUCET_DEPOSIT_MAX_MINOR,
+            dailyMaxMinor: { USD: config.DEV_FAUCET_DAILY_MAX_USD, ETH: config.DEV_FAUCET_DAILY_MAX_ETH },
+          },
           feed,
         };
         const chainDeposits = await startDurableConsumer({

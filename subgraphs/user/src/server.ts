@@ -12,6 +12,8 @@ import { ensureAdmin } from './accounts/admin-bootstrap.js';
 import { userLookupRoute } from './accounts/lookup-route.js';
 import { USER_LOOKUP_PATH } from '../../../lib/users/lookup.js';
 import * as schema from './db/schema.js';
+import { MARKET_STOCK_PATH } from '../../../lib/ledger/market-stock.js';
+import { marketStockRoute } from './ledger/market-stock-route.js';
 import { postingRoute } from './ledger/posting-route.js';
 import type { UserServiceDeps } from './resolvers/context.js';
 import { createResolvers } from './resolvers/index.js';
@@ -50,7 +52,11 @@ export function start(config: UserConfig, options: StartOptions = {}): Promise<R
         const feed = await startLiveFeed({ transport: runtime.transport, topics: ['wallet.updated'], service: SERVICE, log: runtime.log });
         return {
           resolvers: createResolvers(deps, feed),
-          internalRoutes: { [`POST ${POSTING_PATH}`]: postingRoute(deps), [`POST ${USER_LOOKUP_PATH}`]: userLookupRoute(deps) },
+          internalRoutes: {
+            [`POST ${POSTING_PATH}`]: postingRoute(deps),
+            [`POST ${USER_LOOKUP_PATH}`]: userLookupRoute(deps),
+            [`POST ${MARKET_STOCK_PATH}`]: marketStockRoute(deps),
+          },
           tasks: [feed],
         };
       },

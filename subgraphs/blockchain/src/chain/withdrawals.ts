@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { type Address, encodeFunctionData, zeroAddress } from 'viem';
 import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
 import { type WithdrawalRequest, type WithdrawalState, withdrawalRequestSchema } from '../../../../lib/chain/withdrawal.js';
+import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, type WithdrawalAddressAnswer, withdrawalAddressCheckSchema } from '../../../../lib/chain/withdrawal-address.js';
 import { AppError, badInput, forbidden } from '../../../../lib/errors.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
 import { type ChainTransactionRow, withdrawals } from '../db/schema.js';
@@ -26,6 +27,7 @@ const refusedBeforeSending = (message: string | null): WithdrawalState => ({
 export function checkWithdrawalAddress(deps: BlockchainServiceDeps, value: string): Address {
   const address = parseAddressInput(value, 'toAddress');
   if (address === zeroAddress) throw badInput('toAddress must not be the zero address: the MCO2 would be lost', { field: 'toAddress' });
+  if (isReservedAddress(address)) throw badInput(RESERVED_ADDRESS_MESSAGE, { field: 'toAddress' });
   if (Object.values(deps.chain.contracts).includes(address)) throw badInput('toAddress is one of the platform contracts, which cannot send MCO2 on', { field: 'toAddress' });
   return address;
 }
@@ -76,4 +78,14 @@ export const withdrawalRoute =
   async ({ caller, body }) => {
     if (caller.kind !== 'service' || caller.service !== 'transaction') throw forbidden('Withdrawals are sent by the transaction subgraph only');
     return { status: 200, body: await withdraw(deps, body) };
+  };
+
+/** `POST /internal/withdrawals/address-check`: the transaction subgraph asks before it debits a withdrawal. */
+export const withdrawalAddressCheckRoute =
+  (deps: BlockchainServiceDeps): InternalRoute =>
+  async ({ caller, body }) => {
+    if (caller.kind !== 'service' || caller.service !== 'transaction') throw forbidden('Withdrawal addresses are checked for the transaction subgraph only');
+    const parsed = withdrawalAddressCheckSchema.safeParse(body);
+    if (!parsed.success) throw badInput('An address check needs a toAddress', { field: 'toAddress' });
+    return { status: 200, body: { toAddress: checkWithdrawalAddress(deps, parsed.data.toAddress) } satisfies WithdrawalAddressAnswer };
   };

@@ -51,8 +51,9 @@ export function startPricePoller(options: PollerOptions): BackgroundTask & { pol
   async function backfill() {
     const now = new Date();
     for (const symbol of PRICE_SYMBOLS) {
-      if (stopped || (await hasHistory(db, symbol))) continue;
+      // Inside the try: a database that is down at start costs the backfill, never the poller after it.
       try {
+        if (stopped || (await hasHistory(db, symbol))) continue;
         const stored = await recordHistory(db, await source.history(symbol, new Date(now.getTime() - options.backfillDays * DAY_MS), now));
         log.info({ symbol, stored, source: source.name }, 'price history backfilled');
       } catch (error) {

@@ -14,12 +14,12 @@ export interface TransactionFilter {
   to?: Date | null;
 }
 
-/** The transactions `userId` took part in (paid, received or asked for), newest first. */
+/** The transactions `userId` may see (paid, asked for, or received once completed), newest first. */
 export async function transactionsOf(db: TransactionDb, userId: string, page: { first: number; after?: string | null; filter?: TransactionFilter | null }): Promise<Page<TransactionRow>> {
   const first = checkPageSize(page.first);
   const filter = page.filter ?? {};
   const conditions: (SQL | undefined)[] = [
-    or(eq(transactions.fromUserId, userId), eq(transactions.toUserId, userId), eq(transactions.initiatorId, userId)),
+    or(eq(transactions.fromUserId, userId), eq(transactions.initiatorId, userId), and(eq(transactions.toUserId, userId), eq(transactions.status, 'COMPLETED'))),
     filter.type ? eq(transactions.type, filter.type) : undefined,
     filter.status ? eq(transactions.status, filter.status) : undefined,
     filter.currency ? eq(transactions.currency, filter.currency) : undefined,
@@ -55,9 +55,14 @@ export async function retirementsOf(db: TransactionDb, userId: string, page: { f
   return pageOf(rows, first, (row) => encodeCursor(row.retiredAt, row.id));
 }
 
-/** A party to a transaction (payer, payee or the one who asked) sees it; so does an ADMIN; nobody else. */
-export function isParty(identity: Identity, row: Pick<TransactionRow, 'fromUserId' | 'toUserId' | 'initiatorId'>): boolean {
-  return identity.role === 'ADMIN' || [row.fromUserId, row.toUserId, row.initiatorId].includes(identity.userId);
+/**
+ * Who sees a transaction: the payer and the one who asked, always; an ADMIN; and the payee once it has COMPLETED.
+ * A pending or refused transfer or payment is the payer's business alone: its failure text tells of the payer's
+ * balance, and the payee has received nothing.
+ */
+export function isParty(identity: Identity, row: Pick<TransactionRow, 'fromUserId' | 'toUserId' | 'initiatorId' | 'status'>): boolean {
+  if (identity.role === 'ADMIN' || row.fromUserId === identity.userId || row.initiatorId === identity.userId) return true;
+  return row.toUserId === identity.userId && row.status === 'COMPLETED';
 }
 
 export async function visibleTransaction(db: TransactionDb, identity: Identity, id: unknown): Promise<TransactionRow | null> {

@@ -1,5 +1,6 @@
 import type { Envelope } from '../../../../lib/events/envelope.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
+import type { TransactionRow } from '../db/schema.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import { isParty, visibleTransaction } from '../reads/history.js';
 import { signedIn } from '../workflows/context.js';
@@ -10,7 +11,12 @@ export const subscriptionResolvers = (deps: TransactionServiceDeps): Subscriptio
     subscribe: (_parent, _args, { identity }) => {
       const caller = signedIn(identity);
       return deps.feed.subscribe((envelope) =>
-        isParty(caller, { fromUserId: envelope.data.fromUserId as string | null, toUserId: envelope.data.toUserId as string | null, initiatorId: envelope.data.initiatorId as string }),
+        isParty(caller, {
+          fromUserId: envelope.data.fromUserId as string | null,
+          toUserId: envelope.data.toUserId as string | null,
+          initiatorId: envelope.data.initiatorId as string,
+          status: envelope.data.status as TransactionRow['status'],
+        }),
       );
     },
     // The event says which transaction changed; its current state comes from the table, checked again.

@@ -1,10 +1,11 @@
 import { isUuid } from '../../../../lib/ids.js';
 import { eq } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { decimalToScaled, PRICE_SCALE, scaledToDecimal } from '../../../../lib/decimal.js';
+import { decimalToScaled, PRICE_SCALE, scaledToDecimal, trimDecimal } from '../../../../lib/decimal.js';
 import { AppError, badInput, forbidden, notFound } from '../../../../lib/errors.js';
+import { MARKET_STOCK_PATH, type MarketStock } from '../../../../lib/ledger/market-stock.js';
 import type { PostingRequest } from '../../../../lib/ledger/posting.js';
-import { parseAmount, SCALE } from '../../../../lib/money.js';
+import { formatAmount, parseAmount, SCALE } from '../../../../lib/money.js';
 import { QUOTE_PATH, type SignedQuote, verifyQuote } from '../../../../lib/pricing/quote.js';
 import { type QuoteRow, quotes, type TransactionRow } from '../db/schema.js';
 import { checkIdempotencyKey, checkText, type WorkflowDeps } from './context.js';
@@ -39,6 +40,19 @@ async function marketQuote(deps: WorkflowDeps): Promise<SignedQuote & { pricePer
   return { ...signed, ...quote, pricePerTonneScaled: decimalToScaled(quote.value) };
 }
 
+/**
+ * A quote never offers more than the market desk holds: asked for more, it is refused at once with
+ * INSUFFICIENT_FUNDS, saying how much there is (the market's stock is the offer on the table, not a user's balance). A purchase can still find
+ * the stock gone by the time it posts; the ledger refuses that one.
+ */
+async function checkMarketStock(deps: WorkflowDeps, carbonMinor: bigint, field: 'tonnes' | 'usd'): Promise<void> {
+  const stock = BigInt((await deps.users.post<MarketStock>(MARKET_STOCK_PATH, {})).carbonMinor);
+  if (carbonMinor > stock) {
+    // The same code and words as the ledger's refusal of a purchase beyond the stock: one condition, one answer.
+    throw new AppError('INSUFFICIENT_FUNDS', `The market has only ${trimDecimal(formatAmount(stock, 'CARBON'))} CARBON available`, { currency: 'CARBON', field });
+  }
+}
+
 /** A price for tonnes, or for a USD budget, stored for the caller until it expires. */
 export async function quoteCarbonPurchase(deps: WorkflowDeps, identity: Identity, input: { tonnes?: string | null; usd?: string | null }): Promise<QuoteRow> {
   if ((input.tonnes == null) === (input.usd == null)) throw badInput('Give exactly one of tonnes or usd', { field: input.tonnes == null ? 'tonnes' : 'usd' });
@@ -47,6 +61,7 @@ export async function quoteCarbonPurchase(deps: WorkflowDeps, identity: Identity
   const quote = await marketQuote(deps);
   const carbonMinor = requestedCarbon ?? carbonFor(requestedUsd as bigint, quote.pricePerTonneScaled);
   if (carbonMinor === 0n) throw badInput('That budget buys nothing at the current price', { field: 'usd' });
+  await checkMarketStock(deps, carbonMinor, input.tonnes != null ? 'tonnes' : 'usd');
   const usdMinor = requestedUsd ?? usdCostOf(carbonMinor, quote.pricePerTonneScaled);
   const expiresAtMs = Math.min(Date.parse(quote.expiresAt), Date.now() + deps.quoteTtlSeconds * 1000);
   const [stored] = await deps.db

@@ -4,6 +4,7 @@ import type { InternalClient } from '../../../../lib/internal-client.js';
 import type { Currency } from '../../../../lib/money.js';
 import { USER_LOOKUP_PATH, type UserSummary } from '../../../../lib/users/lookup.js';
 import type { EngineDeps } from './engine.js';
+import type { FaucetSettings } from './faucet.js';
 
 export interface WorkflowDeps extends EngineDeps {
   /** The price subgraph, for signed quotes. */
@@ -11,8 +12,8 @@ export interface WorkflowDeps extends EngineDeps {
   /** Verifies quotes signed by the price subgraph. */
   internalSecret: string;
   quoteTtlSeconds: number;
-  /** Development only: signed-in users may deposit USD and ETH to themselves, up to these amounts per deposit. */
-  faucet: { enabled: boolean; depositMaxMinor: Partial<Record<Currency, bigint>> };
+  /** Development only: signed-in users may deposit USD and ETH to themselves, up to these amounts per deposit and per day. */
+  faucet: FaucetSettings;
 }
 
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;

@@ -13,6 +13,13 @@ import { retirements, type TransactionRow, transactions } from '../db/schema.js'
 import { sendWithdrawal } from './withdrawal.js';
 
 export type TransactionDb = PostgresJsDatabase<typeof schema>;
+export type SqlTransaction = Parameters<Parameters<TransactionDb['transaction']>[0]>[0];
+/**
+ * A check that needs the database to decide (a total per day): it runs in the same SQL transaction as the new
+ * PENDING row, after the insert, so it sees that row; throwing refuses the request and rolls the row back.
+ * It does not run for a replay of a key already used.
+ */
+export type Admission = (tx: SqlTransaction, row: TransactionRow) => Promise<void>;
 
 export interface EngineDeps {
   db: TransactionDb;
@@ -45,15 +52,27 @@ export function requestHashOf(type: string, request: Record<string, unknown>): s
  * ask the user subgraph to apply its posting (same id, so a retry is harmless), then record COMPLETED or
  * FAILED with its events in one SQL transaction. The same key and request returns the first result.
  */
-export async function runTransaction(deps: EngineDeps, input: NewTransaction): Promise<TransactionRow> {
+export async function runTransaction(deps: EngineDeps, input: NewTransaction, admit?: Admission): Promise<TransactionRow> {
   const { request, buildPosting, amount, ...columns } = input;
   const id = randomUUID();
   const requestHash = requestHashOf(columns.type, request);
-  const inserted = await deps.db
-    .insert(transactions)
-    .values({ ...columns, id, amount: String(amount), requestHash, posting: buildPosting(id), nextAttemptAt: new Date(Date.now() + RECOVERY_GRACE_MS) })
-    .onConflictDoNothing({ target: [transactions.initiatorId, transactions.idempotencyKey] })
-    .returning();
+  const insert = (db: TransactionDb | SqlTransaction) =>
+    db
+      .insert(transactions)
+      .values({ ...columns, id, amount: String(amount), requestHash, posting: buildPosting(id), nextAttemptAt: new Date(Date.now() + RECOVERY_GRACE_MS) })
+      .onConflictDoNothing({ target: [transactions.initiatorId, transactions.idempotencyKey] })
+      .returning();
+  // Read committed, said so: each statement of the admission sees what others committed while it waited for a lock.
+  const inserted = admit
+    ? await deps.db.transaction(
+        async (tx) => {
+          const rows = await insert(tx);
+          if (rows[0]) await admit(tx, rows[0]);
+          return rows;
+        },
+        { isolationLevel: 'read committed' },
+      )
+    : await insert(deps.db);
   const row = inserted[0] ?? (await existingFor(deps.db, columns.initiatorId, columns.idempotencyKey, requestHash));
   return drive(deps, row, INLINE_RETRY_DELAYS_MS);
 }

@@ -1,23 +1,22 @@
 import { isUuid } from '../../../../lib/ids.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { badInput, forbidden } from '../../../../lib/errors.js';
-import { type Currency, formatAmount, parseAmount } from '../../../../lib/money.js';
+import { badInput } from '../../../../lib/errors.js';
+import { type Currency, parseAmount } from '../../../../lib/money.js';
 import type { TransactionRow } from '../db/schema.js';
 import { checkIdempotencyKey, checkText, lookUpUser, type WorkflowDeps } from './context.js';
+import { checkFaucetDeposit, faucetDailyTotal } from './faucet.js';
 import { resultOf, runTransaction } from './engine.js';
 
 const MEMO_LENGTH_MAX = 200;
 const REFERENCE_LENGTH_MAX = 100;
 
-/** Money in from outside: ADMINs for anyone; in development, anyone for themselves through the faucet, within its cap. */
+/** Money in from outside: ADMINs for anyone; in development, anyone for themselves through the faucet, within its caps. */
 export async function deposit(deps: WorkflowDeps, identity: Identity, input: { userId: string; currency: Currency; amount: string }, idempotencyKey: string): Promise<TransactionRow> {
   checkIdempotencyKey(idempotencyKey);
   const amountMinor = parseAmount(input.amount, input.currency);
-  if (identity.role !== 'ADMIN') {
-    const capMinor = deps.faucet.depositMaxMinor[input.currency];
-    if (!deps.faucet.enabled || input.userId !== identity.userId || capMinor === undefined) throw forbidden('Only administrators make deposits');
-    if (amountMinor > capMinor) throw badInput(`The development faucet gives at most ${formatAmount(capMinor, input.currency)} ${input.currency} at a time`, { field: 'amount' });
-  }
+  const faucet = identity.role !== 'ADMIN';
+  if (faucet) checkFaucetDeposit(deps.faucet, identity, input, amountMinor);
+  const dailyTotal = faucet ? faucetDailyTotal(deps.faucet, identity.userId, input.currency) : undefined;
   if (!isUuid(input.userId)) throw badInput('userId is not a user id', { field: 'userId' });
   const recipient = await lookUpUser(deps, { id: input.userId });
   return resultOf(
@@ -37,7 +36,7 @@ export async function deposit(deps: WorkflowDeps, identity: Identity, input: { u
           { account: { userId: recipient.id }, currency: input.currency, amountMinor: String(amountMinor) },
         ],
       }),
-    }),
+    }, dailyTotal),
   );
 }
 

@@ -3,6 +3,7 @@ import { getAddress, isAddress, zeroAddress } from 'viem';
 import { z } from 'zod';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { WITHDRAWAL_PATH, type WithdrawalState, withdrawalStateSchema } from '../../../../lib/chain/withdrawal.js';
+import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, WITHDRAWAL_ADDRESS_CHECK_PATH, type WithdrawalAddressAnswer } from '../../../../lib/chain/withdrawal-address.js';
 import { AppError, badInput } from '../../../../lib/errors.js';
 import type { Envelope } from '../../../../lib/events/envelope.js';
 import { derivedUuid } from '../../../../lib/ids.js';
@@ -11,7 +12,7 @@ import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 import { parseAmount } from '../../../../lib/money.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
 import { checkIdempotencyKey, type WorkflowDeps } from './context.js';
-import { applyPosting, type EngineDeps, finish, resultOf, runTransaction } from './engine.js';
+import { applyPosting, type EngineDeps, finish, replayOf, resultOf, runTransaction } from './engine.js';
 
 /** How soon the recovery loop asks again about a withdrawal whose mint is on its way. */
 const CHAIN_RECHECK_MS = 2_000;
@@ -22,7 +23,22 @@ function checkAddress(value: string): string {
   if (!isAddress(trimmed, { strict: true })) throw badInput('toAddress must be a 0x address of 40 hex digits with a valid EIP-55 checksum', { field: 'toAddress' });
   const address = getAddress(trimmed);
   if (address === zeroAddress) throw badInput('toAddress must not be the zero address: the MCO2 would be lost', { field: 'toAddress' });
+  if (isReservedAddress(address)) throw badInput(RESERVED_ADDRESS_MESSAGE, { field: 'toAddress' });
   return address;
+}
+
+/**
+ * The blockchain subgraph's word on the address before anything is debited: it alone knows the platform's own
+ * contracts, which would keep the MCO2. No answer is UPSTREAM_UNAVAILABLE and nothing is debited; a withdrawal
+ * could not be sent without that service anyway.
+ */
+async function checkAddressOnChainSide(deps: WorkflowDeps, toAddress: string): Promise<void> {
+  try {
+    await deps.blockchain.post<WithdrawalAddressAnswer>(WITHDRAWAL_ADDRESS_CHECK_PATH, { toAddress });
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'BAD_USER_INPUT') throw badInput(error.message, { field: 'toAddress' });
+    throw error;
+  }
 }
 
 const withdrawalPosting = (id: string, userId: string, amountMinor: bigint): PostingRequest => ({
@@ -49,6 +65,11 @@ export async function withdrawCarbon(deps: WorkflowDeps, identity: Identity, inp
   checkIdempotencyKey(idempotencyKey);
   const amountMinor = parseAmount(input.amount, 'CARBON');
   const toAddress = checkAddress(input.toAddress);
+  const request = { amountMinor: String(amountMinor), toAddress };
+  // A replay answers as the first time did, whatever the blockchain subgraph says now.
+  const replay = await replayOf(deps, identity.userId, idempotencyKey, 'WITHDRAWAL', request);
+  if (replay) return resultOf(replay);
+  await checkAddressOnChainSide(deps, toAddress);
   return resultOf(
     await runTransaction(deps, {
       type: 'WITHDRAWAL',
@@ -58,7 +79,7 @@ export async function withdrawCarbon(deps: WorkflowDeps, identity: Identity, inp
       currency: 'CARBON',
       amount: amountMinor,
       toAddress,
-      request: { amountMinor: String(amountMinor), toAddress },
+      request,
       buildPosting: (id) => withdrawalPosting(id, identity.userId, amountMinor),
     }),
   );

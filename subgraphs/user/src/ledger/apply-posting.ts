@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, or, type SQL } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { trimDecimal } from '../../../../lib/decimal.js';
 import { AppError, badInput, notFound } from '../../../../lib/errors.js';
 import { createEnvelope } from '../../../../lib/events/envelope.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
@@ -43,6 +44,19 @@ function requestHash(request: PostingRequest): string {
 
 function walletAccount(wallet: WalletRow): PostingAccount {
   return wallet.userId ? { userId: wallet.userId } : { system: wallet.systemAccount as 'external' | 'market' | 'retired' };
+}
+
+/**
+ * The refusal of a debit beyond a wallet's balance, as the one who asked for the posting reads it. A user's own
+ * wallet is debited only at that user's request, so its balance may be told; the market desk's is not the buyer's
+ * balance, and is told as the stock there is to buy.
+ */
+function insufficientFunds(wallet: WalletRow, currency: Currency): AppError {
+  const balance = formatAmount(BigInt(wallet.balance), currency);
+  if (wallet.systemAccount === 'market') {
+    return new AppError('INSUFFICIENT_FUNDS', `The market has only ${trimDecimal(balance)} ${currency} available`, { currency });
+  }
+  return new AppError('INSUFFICIENT_FUNDS', `Insufficient ${currency} funds: the balance is ${balance}`, { currency });
 }
 
 /** Locks the named wallets in id order (every posting locks in the same order, so two postings never deadlock). */
@@ -102,11 +116,7 @@ export async function applyPosting(db: Db, request: PostingRequest): Promise<Pos
         const wallet = locked.get(entryKey(entry.account, entry.currency));
         if (!wallet) throw notFound(`${accountLabel(entry.account)} has no ${entry.currency} wallet`);
         const balanceAfter = BigInt(wallet.balance) + entry.amountMinor;
-        if (balanceAfter < 0n && wallet.systemAccount !== 'external') {
-          throw new AppError('INSUFFICIENT_FUNDS', `Insufficient ${entry.currency} funds: the balance is ${formatAmount(BigInt(wallet.balance), entry.currency)}`, {
-            currency: entry.currency,
-          });
-        }
+        if (balanceAfter < 0n && wallet.systemAccount !== 'external') throw insufficientFunds(wallet, entry.currency);
         applied.push({ walletId: wallet.id, account: walletAccount(wallet), currency: entry.currency, amountMinor: String(entry.amountMinor), balanceAfterMinor: String(balanceAfter) });
       }
       for (const entry of applied) {
