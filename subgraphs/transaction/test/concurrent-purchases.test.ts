@@ -150,7 +150,7 @@ describe('concurrent purchases from one wallet', () => {
       return { ...purchases[index]!, id: transaction?.id ?? errorOf(result)?.transactionId, answer: transaction?.status ?? errorOf(result)?.code };
     });
     const completed = outcomes.filter((outcome) => outcome.answer === 'COMPLETED');
-    expect(completed.length).toBe(AFFORDABLE);
+    expect(completed.length, JSON.stringify(outcomes.map((outcome) => outcome.answer))).toBe(AFFORDABLE);
     expect(outcomes.filter((outcome) => outcome.answer !== 'COMPLETED').map((outcome) => [outcome.answer, typeof outcome.id])).toEqual(
       Array.from({ length: purchases.length - AFFORDABLE }, () => ['INSUFFICIENT_FUNDS', 'string']),
     );
