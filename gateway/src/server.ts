@@ -19,6 +19,7 @@ import { clientAddressOf } from './client-address.js';
 import type { GatewayConfig, SubgraphName } from './config.js';
 import type { GatewayContext } from './context.js';
 import { graphiqlRoute } from './graphiql/serve.js';
+import { unsupportedIntrospectionRule } from './introspection-fields.js';
 import { operationSelectionPlugin } from './operation-resolution.js';
 import { scalarLiteralsRule } from './scalar-literals.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -99,7 +100,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     // stop the server a second time and re-raise the signal, which ends the process before the drain.
     stopOnTerminationSignals: false,
     parseOptions: apolloLimits?.parseOptions,
-    validationRules: [...(apolloLimits?.validationRules ?? []), scalarLiteralsRule(API_SCALARS)],
+    validationRules: [...(apolloLimits?.validationRules ?? []), scalarLiteralsRule(API_SCALARS), unsupportedIntrospectionRule],
     validationOptions: apolloLimits?.validationOptions,
     formatError: (formatted) => {
       const published = toPublicError(formatted, (details) => log.error({ error: details }, 'internal error'));

@@ -84,6 +84,18 @@ describe('operation limits at the gateway', () => {
     expect(result.data?.__schema.types.map((type: { name: string }) => type.name)).toContain('Transaction');
   });
 
+  it('refuses the introspection field isOneOf, which the gateway does not serve, as the client\'s with HTTP 400', async () => {
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: getIntrospectionQuery({ oneOf: true }) }),
+    });
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(response.status).toBe(400);
+    expect(body.errors[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(body.errors[0]?.message).toContain('__Type.isOneOf');
+  });
+
   it('keeps suggestions outside production', async () => {
     const result = await stack.graphql(/* GraphQL */ `{ prise(symbol: MCO2) { value } }`);
     expect(result.errors?.[0]?.message).toContain('Did you mean "price"?');
