@@ -49,7 +49,8 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
           name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.retirements`,
           topics: ['transaction.status'],
           log: runtime.log,
-          apply: (envelope, tx) => queueRetirement(deps, envelope, tx),
+          metrics: runtime.metrics,
+          apply: (event, tx) => queueRetirement(deps, event, tx),
         });
         const tasks: BackgroundTask[] = [
           { stop: () => retirements.close() },
