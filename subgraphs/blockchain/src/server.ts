@@ -3,7 +3,7 @@ import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
 import { parseConfig } from '../../../lib/config.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { InternalClient } from '../../../lib/internal-client.js';
-import { USER_LOOKUP_PATH, type UserSummary } from '../../../lib/users/lookup.js';
+import { userLookupCall } from '../../../lib/users/lookup.js';
 import { type BackgroundTask, readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { createChain } from './chain/clients.js';
@@ -36,9 +36,9 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
       async setup(runtime) {
         const chain = createChain(config, runtime.log);
         const sender = new Sender(chain, runtime.db);
-        const users = new InternalClient(config.userServiceUrl, runtime.credential, { kind: 'service', service: SERVICE }, config.internalTimeoutMs);
+        const users = new InternalClient(config.userServiceUrl, runtime.credential, { kind: 'service', service: SERVICE }, config.internalTimeoutMs, runtime.log);
         const checkUser = async (userId: string) => {
-          await users.post<UserSummary>(USER_LOOKUP_PATH, { id: userId });
+          await users.call(userLookupCall, { id: userId });
         };
         const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth, checkUser });
         const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.trackerPollIntervalMs });

@@ -34,10 +34,10 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
         const deps: TransactionServiceDeps = {
           db: runtime.db,
           log: runtime.log,
-          users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
-          prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
+          users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS, runtime.log),
+          prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS, runtime.log),
           // A withdrawal waits for its mint to be mined (up to 10 s) before the blockchain subgraph answers.
-          blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000),
+          blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000, runtime.log),
           internalSecret: config.GATEWAY_SECRET,
           quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
           faucet: { enabled: config.faucetEnabled, depositMaxMinor: FAUCET_DEPOSIT_MAX_MINOR },

@@ -5,7 +5,7 @@ import { AppError } from '../../../../lib/errors.js';
 import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { type InternalClient, UpstreamUnavailable } from '../../../../lib/internal-client.js';
-import { POSTING_PATH, type PostingRequest, type PostingResult } from '../../../../lib/ledger/posting.js';
+import { type PostingRequest, postingCall } from '../../../../lib/ledger/posting.js';
 import type { Logger } from '../../../../lib/log.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type * as schema from '../db/schema.js';
@@ -81,7 +81,7 @@ export type Outcome = { kind: 'applied' } | { kind: 'refused'; error: AppError }
 
 export async function applyPosting(deps: EngineDeps, posting: PostingRequest): Promise<Outcome> {
   try {
-    await deps.users.post<PostingResult>(POSTING_PATH, posting);
+    await deps.users.call(postingCall, posting);
     return { kind: 'applied' };
   } catch (error) {
     if (error instanceof UpstreamUnavailable) return { kind: 'unknown', reason: String(error.cause) };

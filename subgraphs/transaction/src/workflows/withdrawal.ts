@@ -1,8 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { getAddress, isAddress, zeroAddress } from 'viem';
-import { z } from 'zod';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { WITHDRAWAL_PATH, type WithdrawalState, withdrawalStateSchema } from '../../../../lib/chain/withdrawal.js';
+import { type WithdrawalState, withdrawalCall } from '../../../../lib/chain/withdrawal.js';
 import { AppError, badInput } from '../../../../lib/errors.js';
 import type { Event } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
@@ -73,11 +72,10 @@ export async function withdrawCarbon(deps: WorkflowDeps, identity: Identity, inp
 export async function sendWithdrawal(deps: EngineDeps, row: TransactionRow): Promise<TransactionRow> {
   let state: WithdrawalState;
   try {
-    const answer = await deps.blockchain.post(WITHDRAWAL_PATH, { id: row.id, userId: row.fromUserId, toAddress: row.toAddress, amountMinor: row.amount });
-    state = withdrawalStateSchema.parse(answer);
+    state = await deps.blockchain.call(withdrawalCall, { id: row.id, userId: row.fromUserId ?? '', toAddress: row.toAddress ?? '', amountMinor: row.amount });
   } catch (error) {
-    if (error instanceof UpstreamUnavailable || error instanceof z.ZodError) {
-      deps.log.warn({ transactionId: row.id, err: error instanceof z.ZodError ? 'answer not understood' : String(error.cause) }, 'withdrawal outcome unknown; left PENDING');
+    if (error instanceof UpstreamUnavailable) {
+      deps.log.warn({ transactionId: row.id, err: String(error.cause) }, 'withdrawal outcome unknown; left PENDING');
       return row;
     }
     if (!(error instanceof AppError)) throw error;
