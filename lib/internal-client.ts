@@ -1,11 +1,15 @@
 import { type Caller, INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from './auth/internal-credential.js';
+import { z } from 'zod';
 import { AppError, ERROR_CODES, type ErrorCode } from './errors.js';
+import type { InternalCall, RequestOf, ResponseOf } from './internal-contract.js';
+import type { Logger } from './log.js';
 import { currentRequestId, REQUEST_ID_HEADER } from './request-id.js';
 
 /**
- * Calls another service's internal routes with this service's credential. A refusal comes back as the
- * AppError the other service raised (same code and message); no answer at all (network, time-out, 5xx)
- * is UPSTREAM_UNAVAILABLE with `retriable` set, so callers can tell "no" from "don't know".
+ * Calls another service's internal routes with this service's credential, each by its contract
+ * (lib/internal-contract.ts). A refusal comes back as the AppError the other service raised (same code and
+ * message); no answer at all (network, time-out, 5xx) or an answer its contract refuses is
+ * UPSTREAM_UNAVAILABLE with `retriable` set, so callers can tell "no" from "don't know".
  */
 export class InternalClient {
   constructor(
@@ -13,9 +17,20 @@ export class InternalClient {
     private readonly credential: InternalCredential,
     private readonly caller: Extract<Caller, { kind: 'service' }>,
     private readonly timeoutMs: number,
+    private readonly log: Logger,
   ) {}
 
-  async post<Result>(path: string, body: unknown): Promise<Result> {
+  /** The call's answer, parsed by its contract. */
+  async call<Call extends InternalCall<z.ZodType, z.ZodType>>(call: Call, body: RequestOf<Call>): Promise<ResponseOf<Call>> {
+    const answer = await this.post(call.path, body);
+    const parsed = call.response.safeParse(answer);
+    if (parsed.success) return parsed.data as ResponseOf<Call>;
+    const host = new URL(this.baseUrl).host;
+    this.log.warn({ path: call.path, host, issues: z.prettifyError(parsed.error) }, 'an internal answer breaks its contract; taken as no answer');
+    throw new UpstreamUnavailable(`${host} answered ${call.path} with what its contract refuses`);
+  }
+
+  private async post(path: string, body: unknown): Promise<unknown> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.baseUrl), {
@@ -34,7 +49,7 @@ export class InternalClient {
     } catch {
       throw new UpstreamUnavailable(`${new URL(this.baseUrl).host} answered ${response.status} without JSON`);
     }
-    if (response.ok) return parsed as Result;
+    if (response.ok) return parsed;
     const refusal = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
     if (response.status < 500 && refusal && (ERROR_CODES as readonly unknown[]).includes(refusal.code) && typeof refusal.message === 'string') {
       throw new AppError(refusal.code as ErrorCode, refusal.message);

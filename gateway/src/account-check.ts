@@ -4,7 +4,7 @@ import { ExpiringCache } from '../../lib/auth/token-cache.js';
 import { AppError, unauthenticated } from '../../lib/errors.js';
 import { InternalClient, UpstreamUnavailable } from '../../lib/internal-client.js';
 import type { Logger } from '../../lib/log.js';
-import { USER_LOOKUP_PATH, type UserSummary } from '../../lib/users/lookup.js';
+import { type UserSummary, userLookupCall } from '../../lib/users/lookup.js';
 import type { GatewayConfig } from './config.js';
 import type { SubgraphEndpoint } from './supergraph.js';
 
@@ -49,7 +49,7 @@ const statusOf = (_summary: UserSummary): AccountStatus => 'active';
 export function lookupAccount(users: InternalClient): (userId: string) => Promise<AccountStatus> {
   return async (userId) => {
     try {
-      return statusOf(await users.post<UserSummary>(USER_LOOKUP_PATH, { id: userId }));
+      return statusOf(await users.call(userLookupCall, { id: userId }));
     } catch (error) {
       if (error instanceof AppError && error.code === 'NOT_FOUND') return 'missing';
       throw error;
@@ -120,7 +120,7 @@ export class AccountCheck implements AccountConfirmation {
 export function accountCheckFor(config: GatewayConfig, subgraphs: SubgraphEndpoint[], credential: InternalCredential, log: Logger): AccountCheck {
   const userUrl = subgraphs.find((subgraph) => subgraph.name === 'user')?.url;
   if (!userUrl) throw new Error('the supergraph has no user subgraph to check accounts with');
-  const users = new InternalClient(userUrl, credential, { kind: 'service', service: 'gateway' }, config.ACCOUNT_CHECK_TIMEOUT_MS);
+  const users = new InternalClient(userUrl, credential, { kind: 'service', service: 'gateway' }, config.ACCOUNT_CHECK_TIMEOUT_MS, log);
   const settings = { ttlMs: config.ACCOUNT_CHECK_TTL_MS, negativeTtlMs: config.ACCOUNT_CHECK_NEGATIVE_TTL_MS, outageGraceMs: config.ACCOUNT_CHECK_OUTAGE_GRACE_MS };
   return new AccountCheck(lookupAccount(users), settings, log);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { internalCall } from '../internal-contract.js';
 
 /**
  * Addresses below this are refused as a withdrawal's destination: the zero address, Ethereum's precompiles
@@ -22,7 +23,8 @@ export const RESERVED_ADDRESS_MESSAGE = 'toAddress is the zero address or a prec
  * checksummed, or refuses it with BAD_USER_INPUT.
  */
 export const WITHDRAWAL_ADDRESS_CHECK_PATH = '/internal/withdrawals/address-check';
-export const withdrawalAddressCheckSchema = z.strictObject({ toAddress: z.string().max(100) });
-export interface WithdrawalAddressAnswer {
-  toAddress: string;
-}
+export const withdrawalAddressCheckCall = internalCall(
+  WITHDRAWAL_ADDRESS_CHECK_PATH,
+  z.strictObject({ toAddress: z.string().max(100) }),
+  z.strictObject({ toAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/) }),
+);

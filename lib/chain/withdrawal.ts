@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { internalCall } from '../internal-contract.js';
 
 /**
  * `POST /internal/withdrawals` on the blockchain subgraph: mint a withdrawal's MCO2 to its address. The id is
@@ -25,3 +26,5 @@ export const withdrawalStateSchema = z.object({
   failureMessage: z.string().nullable(),
 });
 export type WithdrawalState = z.infer<typeof withdrawalStateSchema>;
+
+export const withdrawalCall = internalCall(WITHDRAWAL_PATH, withdrawalRequestSchema, withdrawalStateSchema);

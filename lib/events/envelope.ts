@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /** The topics of DESIGN.md; a typo is a compile error, and `auto.create.topics.enable=false` makes it a runtime one too. */
@@ -16,13 +15,8 @@ export const envelopeSchema = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 
-export type Envelope<Data extends Record<string, unknown> = Record<string, unknown>> = Omit<z.infer<typeof envelopeSchema>, 'data'> & {
-  data: Data;
-};
-
-export function createEnvelope<Data extends Record<string, unknown>>(type: Topic, key: string, data: Data, version = 1): Envelope<Data> {
-  return envelopeSchema.parse({ id: randomUUID(), type, version, occurredAt: new Date().toISOString(), key, data }) as Envelope<Data>;
-}
+/** An envelope as it travels: its `data` is read through the contract of its type and version (./contracts). */
+export type Envelope = z.infer<typeof envelopeSchema>;
 
 export class PoisonMessageError extends Error {
   override readonly name = 'PoisonMessageError';

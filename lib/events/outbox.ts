@@ -3,6 +3,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import type { Logger } from '../log.js';
 import { currentRequestId } from '../request-id.js';
+import { checkProducedEvent, type ProducedEvent } from './contracts/index.js';
 import type { Envelope } from './envelope.js';
 import { outbox, processedEvents } from './tables.js';
 import type { EventTransport } from './transport.js';
@@ -15,10 +16,12 @@ export const OUTBOX_CHANNEL = 'ecocoin_outbox';
 
 /**
  * Writes events in the caller's SQL transaction; they are published only if it commits, with the id of the
- * request being served (if any) in their Kafka headers.
+ * request being served (if any) in their Kafka headers. Each is checked against its contract first: data
+ * that breaks it throws (a producer's bug), and the caller's transaction rolls back with it.
  */
-export async function enqueueEvents(tx: SqlExecutor, envelopes: readonly Envelope[]): Promise<void> {
+export async function enqueueEvents(tx: SqlExecutor, envelopes: readonly ProducedEvent[]): Promise<void> {
   if (envelopes.length === 0) return;
+  for (const envelope of envelopes) checkProducedEvent(envelope);
   const requestId = currentRequestId() ?? null;
   await tx.insert(outbox).values(envelopes.map((envelope) => ({ id: envelope.id, topic: envelope.type, key: envelope.key, envelope, requestId })));
   // Delivered at commit only, so the relay wakes at once instead of at its next poll.

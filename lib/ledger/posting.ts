@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { internalCall } from '../internal-contract.js';
 import { CURRENCIES } from '../money.js';
 
 /**
@@ -31,17 +32,21 @@ export const postingRequestSchema = z.strictObject({
 });
 export type PostingRequest = z.infer<typeof postingRequestSchema>;
 
-export interface AppliedEntry {
-  walletId: string;
-  account: PostingAccount;
-  currency: (typeof CURRENCIES)[number];
-  amountMinor: string;
-  balanceAfterMinor: string;
-}
+const appliedEntrySchema = z.object({
+  walletId: z.uuid(),
+  account: postingAccountSchema,
+  currency: z.enum(CURRENCIES),
+  amountMinor: signedMinor,
+  balanceAfterMinor: z.string().regex(/^(0|-?[1-9]\d{0,77})$/),
+});
+export type AppliedEntry = z.infer<typeof appliedEntrySchema>;
 
-export interface PostingResult {
-  id: string;
+export const postingResultSchema = z.object({
+  id: z.uuid(),
   /** APPLIED now, or ALREADY_APPLIED by an earlier call with the same id and the same entries. */
-  status: 'APPLIED' | 'ALREADY_APPLIED';
-  entries: AppliedEntry[];
-}
+  status: z.enum(['APPLIED', 'ALREADY_APPLIED']),
+  entries: z.array(appliedEntrySchema).max(POSTING_ENTRIES_MAX),
+});
+export type PostingResult = z.infer<typeof postingResultSchema>;
+
+export const postingCall = internalCall(POSTING_PATH, postingRequestSchema, postingResultSchema);

@@ -1,6 +1,7 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { internalCall } from '../internal-contract.js';
 
 /**
  * The price subgraph's internal quote endpoint, shared by the price subgraph that signs quotes and the
@@ -23,9 +24,10 @@ export const quoteSchema = z.object({
   expiresAt: z.iso.datetime(),
 });
 export type Quote = z.infer<typeof quoteSchema>;
-export interface SignedQuote extends Quote {
-  signature: string;
-}
+export const signedQuoteSchema = quoteSchema.extend({ signature: z.string().min(1) });
+export type SignedQuote = z.infer<typeof signedQuoteSchema>;
+
+export const quoteCall = internalCall(QUOTE_PATH, quoteRequestSchema, signedQuoteSchema);
 
 const ALGORITHM = 'HS256';
 const AUDIENCE = 'ecocoin-quote';

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventMetrics, SkipReason } from '../events/contracts/index.js';
+import type { Topic } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 
 export const METRICS_PATH = '/metrics';
@@ -13,6 +15,8 @@ export const OPERATION_NAMES_MAX = 200;
 const OPERATION_NAME_LENGTH_MAX = 100;
 /** From a cached read (~5 ms) to the gateway's subgraph time-out (10 s). */
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Event versions labelled one by one; versions come off the wire, so beyond this they share one label. */
+const EVENT_VERSION_LABELS_MAX = 20;
 /** Codes that say the service failed, not the request: every other error code is the client's. */
 const SERVER_ERROR_CODES: ReadonlySet<unknown> = new Set(['INTERNAL', 'UPSTREAM_UNAVAILABLE', 'INTERNAL_SERVER_ERROR']);
 
@@ -33,9 +37,10 @@ function processMetrics(): Registry {
 }
 
 /** One service's metrics, in a registry of its own labelled with the service's name. */
-export class ServiceMetrics {
+export class ServiceMetrics implements EventMetrics {
   readonly registry = new Registry();
   readonly #graphqlRequests: Counter<'operation' | 'outcome'>;
+  readonly #eventsSkipped: Counter<'consumer' | 'topic' | 'version' | 'reason'>;
   readonly #graphqlDuration: Histogram<'operation' | 'outcome'>;
   readonly #operationNames = new Set<string>();
 
@@ -58,6 +63,16 @@ export class ServiceMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers: [this.registry],
     });
+    this.#eventsSkipped = new Counter({
+      name: 'ecocoin_events_skipped_total',
+      help: 'Events a consumer skipped: a version this build does not know, or data that breaks its contract',
+      labelNames: ['consumer', 'topic', 'version', 'reason'],
+      registers: [this.registry],
+    });
+  }
+
+  eventSkipped(labels: { consumer: string; topic: Topic; version: number; reason: SkipReason }): void {
+    this.#eventsSkipped.inc({ ...labels, version: labels.version <= EVENT_VERSION_LABELS_MAX ? String(labels.version) : '(other)' });
   }
 
   /**

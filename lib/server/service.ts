@@ -22,6 +22,8 @@ export interface ServiceRuntime<Schema extends Record<string, unknown>> {
   transport: EventTransport;
   credential: InternalCredential;
   log: Logger;
+  /** This service's /metrics; consumers count the events they skip here. */
+  metrics: ServiceMetrics;
 }
 
 /** Something a service runs beside its HTTP server (a poller, a consumer, a live feed), stopped after the server drains. */
@@ -84,6 +86,7 @@ export async function startSubgraphService<Schema extends Record<string, unknown
     transport: consumers.transport,
     credential: new InternalCredential(config.GATEWAY_SECRET),
     log,
+    metrics,
   };
   const parts = await definition.setup(runtime);
   const tasks = parts.tasks ?? [];

@@ -31,7 +31,7 @@ beforeAll(async () => {
     topics: ['wallet.updated'],
     groupId: `${topicPrefix}reader`,
     fromBeginning: true,
-    handle: async (envelope) => void published.push(String(envelope.data.label)),
+    handle: async (envelope) => void published.push(envelope.key),
   });
 }, 60_000);
 

@@ -9,9 +9,9 @@
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { parseConfig } from '../../lib/config.js';
-import { createEnvelope } from '../../lib/events/envelope.js';
 import { startLiveFeed } from '../../lib/events/live-feed.js';
 import { enqueueEvents } from '../../lib/events/outbox.js';
+import { walletEvent } from './events.js';
 import { silentLogger } from '../../lib/log.js';
 import { startSubgraphService } from '../../lib/server/service.js';
 import { stopOnSignals } from '../../lib/server/signals.js';
@@ -30,7 +30,7 @@ const server = await startSubgraphService(
     // Only the outbox tables are needed; the user service's migrations bring them.
     migrationsFolder: fileURLToPath(new URL('../../subgraphs/user/src/db/migrations', import.meta.url)),
     async setup(runtime) {
-      const feed = await startLiveFeed({ transport: runtime.transport, topics: ['wallet.updated'], service: 'shutdown', log: runtime.log });
+      const feed = await startLiveFeed({ transport: runtime.transport, topics: ['wallet.updated'], service: 'shutdown', log: runtime.log, metrics: runtime.metrics });
       return {
         resolvers: {
           Query: {
@@ -38,7 +38,7 @@ const server = await startSubgraphService(
               process.stdout.write(`in-flight ${label}\n`);
               await sigterm;
               await new Promise((resolve) => setTimeout(resolve, SLOW_AFTER_SIGTERM_MS));
-              await runtime.db.transaction((tx) => enqueueEvents(tx, [createEnvelope('wallet.updated', label, { label })]));
+              await runtime.db.transaction((tx) => enqueueEvents(tx, [walletEvent(label)]));
               return label;
             },
             hang: async () => {

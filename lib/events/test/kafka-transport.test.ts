@@ -4,7 +4,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { silentLogger } from '../../log.js';
-import { createEnvelope, type Envelope, type Topic } from '../envelope.js';
+import { rawEnvelope as createEnvelope } from '../../../test/support/events.js';
+import type { Envelope, Topic } from '../envelope.js';
 import { createKafkaTransport } from '../kafka-transport.js';
 import type { EventTransport } from '../transport.js';
 

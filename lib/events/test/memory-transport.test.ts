@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
-import { createEnvelope, type Envelope } from '../envelope.js';
+import { rawEnvelope as createEnvelope } from '../../../test/support/events.js';
+import type { Envelope } from '../envelope.js';
 import { createMemoryTransport } from '../memory-transport.js';
 
 describe('the in-process bus', () => {

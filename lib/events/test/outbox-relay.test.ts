@@ -9,7 +9,8 @@ import { waitFor } from '../../../test/support/wait.js';
 import { connectDatabase, type Database, runMigrations } from '../../db.js';
 import { silentLogger } from '../../log.js';
 import { startDurableConsumer } from '../consumer.js';
-import { createEnvelope, type Envelope, TOPICS } from '../envelope.js';
+import { walletEvent } from '../../../test/support/events.js';
+import { type Envelope, TOPICS } from '../envelope.js';
 import { createKafkaTransport } from '../kafka-transport.js';
 import { enqueueEvents, pruneProcessedEvents, startOutboxRelay } from '../outbox.js';
 import type { EventTransport, Subscription } from '../transport.js';
@@ -45,6 +46,7 @@ beforeAll(async () => {
       name: `${topicPrefix}effects`,
       topics: ['wallet.updated'],
       log: silentLogger,
+      metrics: { eventSkipped: () => {} },
       apply: async (envelope, tx) => void (await tx.execute(sql`insert into effects (event_id) values (${envelope.id})`)),
     }),
   );
@@ -58,7 +60,7 @@ afterAll(async () => {
 });
 
 async function commitEvents(count: number): Promise<Envelope[]> {
-  const envelopes = Array.from({ length: count }, (_, index) => createEnvelope('wallet.updated', `user-${index % 3}`, { index, run: randomUUID() }));
+  const envelopes = Array.from({ length: count }, (_, index) => walletEvent(`user-${index % 3}`));
   await database.db.transaction((tx) => enqueueEvents(tx, envelopes));
   return envelopes;
 }

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
-import { WITHDRAWAL_ADDRESS_CHECK_PATH } from '../../../lib/chain/withdrawal-address.js';
+import { withdrawalAddressCheckCall } from '../../../lib/chain/withdrawal-address.js';
 import { parseConfig } from '../../../lib/config.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
+import { routeKey } from '../../../lib/internal-contract.js';
 import { InternalClient } from '../../../lib/internal-client.js';
-import { USER_LOOKUP_PATH, type UserSummary } from '../../../lib/users/lookup.js';
+import { userLookupCall } from '../../../lib/users/lookup.js';
 import { type BackgroundTask, readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { createChain } from './chain/clients.js';
@@ -37,9 +38,9 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
       async setup(runtime) {
         const chain = createChain(config, runtime.log);
         const sender = new Sender(chain, runtime.db);
-        const users = new InternalClient(config.userServiceUrl, runtime.credential, { kind: 'service', service: SERVICE }, config.internalTimeoutMs);
+        const users = new InternalClient(config.userServiceUrl, runtime.credential, { kind: 'service', service: SERVICE }, config.internalTimeoutMs, runtime.log);
         const checkUser = async (userId: string) => {
-          await users.post<UserSummary>(USER_LOOKUP_PATH, { id: userId });
+          await users.call(userLookupCall, { id: userId });
         };
         const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth, checkUser });
         const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.trackerPollIntervalMs });
@@ -50,7 +51,8 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
           name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.retirements`,
           topics: ['transaction.status'],
           log: runtime.log,
-          apply: (envelope, tx) => queueRetirement(deps, envelope, tx),
+          metrics: runtime.metrics,
+          apply: (event, tx) => queueRetirement(deps, event, tx),
         });
         const tasks: BackgroundTask[] = [
           { stop: () => retirements.close() },
@@ -63,7 +65,7 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
             startIndexer({ chain, db: runtime.db, custody, blockRange: config.indexerBlockRange, startBlock: BigInt(config.indexerStartBlock), pollIntervalMs: config.indexerPollIntervalMs }),
           );
         }
-        const internalRoutes = { [`POST ${WITHDRAWAL_PATH}`]: withdrawalRoute(deps), [`POST ${WITHDRAWAL_ADDRESS_CHECK_PATH}`]: withdrawalAddressCheckRoute(deps) };
+        const internalRoutes = { [`POST ${WITHDRAWAL_PATH}`]: withdrawalRoute(deps), [routeKey(withdrawalAddressCheckCall)]: withdrawalAddressCheckRoute(deps) };
         return { resolvers: createResolvers(deps), tasks, internalRoutes };
       },
     },

@@ -32,8 +32,8 @@ export function start(config: NotificationConfig, options: StartOptions = {}): P
       typeDefs,
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
       async setup(runtime) {
-        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['notification.created'], service: SERVICE, log: runtime.log });
-        const consumer = await startNotificationConsumer({ transport: runtime.transport, db: runtime.db, name: consumerNameOf(config), log: runtime.log });
+        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['notification.created'], service: SERVICE, log: runtime.log, metrics: runtime.metrics });
+        const consumer = await startNotificationConsumer({ transport: runtime.transport, db: runtime.db, name: consumerNameOf(config), log: runtime.log, metrics: runtime.metrics });
         const sender = await startWebhookSender({
           db: runtime.db,
           sql: runtime.sql,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnvelope } from '../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../lib/events/contracts/index.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { PRICE_ALERTS_PER_USER_MAX } from '../src/alerts/price-alerts.js';
 import { NotificationStack, notificationsOf } from './notification-stack.js';
@@ -23,7 +23,7 @@ const ALERTS = /* GraphQL */ `{ priceAlerts { id direction threshold triggerCoun
  * (MCO2 near 0.85 USD), so the price subgraph's own ticks on these topics never cross them.
  */
 const priceChange = (previousValue: string, value: string) =>
-  createEnvelope('price.updated', 'MCO2', { symbol: 'MCO2', vs: 'USD', value, previousValue, source: 'SIMULATED', observedAt: new Date().toISOString() });
+  createEnvelope('price.updated', 'MCO2', { symbol: 'MCO2', vs: 'USD', value, previousValue, source: 'simulated', observedAt: new Date().toISOString() });
 
 describe('price alerts', () => {
   it('fire once per crossing, not while the price stays across, and again after it crossed back', async () => {

@@ -4,13 +4,15 @@
  * start while it is down, as if it had died between the two) and started again on the same database, and
  * messages that are not events at all.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import postgres from 'postgres';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnvelope, type Envelope } from '../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../lib/events/contracts/index.js';
+import type { Envelope } from '../../../lib/events/envelope.js';
+import { rawEnvelope } from '../../../test/support/events.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { freePort } from '../../../scripts/infra/ports.js';
 import { TEST_SECRETS } from '../../../test/support/stack.js';
@@ -28,7 +30,7 @@ let database: postgres.Sql;
 let admin: Admin;
 const groupId = () => consumerNameOf({ KAFKA_TOPIC_PREFIX: harness.topicPrefix });
 /** The service's log lines, parsed: they show which deliveries the consumer skipped. */
-const logLines: { msg: string; reason?: string; eventId?: string }[] = [];
+const logLines: { msg: string; reason?: string; eventId?: string; detail?: string }[] = [];
 const skippedAsApplied = () => logLines.filter((line) => line.msg === 'event already applied; skipped').map((line) => line.eventId);
 
 const log = pino(
@@ -90,8 +92,27 @@ async function consumerLag(): Promise<number> {
   return Number(lag);
 }
 
-/** A chain event naming `who`: the simplest event that makes exactly one notification. */
-const chainEvent = (who: Person, event: string) => createEnvelope('blockchain.event', who.id, { userId: who.id, event });
+/** Chain events of this file by their transaction hash, so a notice's data names the event it came from. */
+const labels = new Map<string, string>();
+const hashOf = (label: string) => {
+  const hash = `0x${createHash('sha256').update(`${label}:${randomUUID()}`).digest('hex')}`;
+  labels.set(hash, label);
+  return hash;
+};
+
+/** A stake of `who` indexed on chain: the simplest event that makes exactly one notification. */
+const stakeData = (who: Person, label: string) => ({
+  kind: 'STAKED' as const,
+  contract: 'staking' as const,
+  account: `0x${'1'.repeat(40)}`,
+  userId: who.id,
+  amount: '1.000000000000000000',
+  txHash: hashOf(label),
+  logIndex: 0,
+  blockNumber: '7',
+  blockHash: `0x${'2'.repeat(64)}`,
+});
+const chainEvent = (who: Person, label: string) => createEnvelope('blockchain.event', who.id, stakeData(who, label));
 
 /** Sends raw messages to a topic of this file, as any producer could: no envelope checks on the way. */
 const produceRaw = (topic: string, key: string, values: string[]) =>
@@ -99,7 +120,15 @@ const produceRaw = (topic: string, key: string, values: string[]) =>
 
 const produceEnvelopes = (envelopes: Envelope[]) => produceRaw(envelopes[0]!.type, envelopes[0]!.key, envelopes.map((envelope) => JSON.stringify(envelope)));
 
-const chainEventsOf = async (who: Person) => (await notificationsOf(harness, who)).nodes.filter((node) => node.kind === 'BLOCKCHAIN').map((node) => node.data.event);
+const chainEventsOf = async (who: Person) =>
+  (await notificationsOf(harness, who)).nodes.filter((node) => node.kind === 'BLOCKCHAIN').map((node) => labels.get(String(node.data.txHash)));
+
+/** This service's counter of skipped events, by reason, from its /metrics. */
+async function skippedCount(reason: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith('ecocoin_events_skipped_total{') && candidate.includes(`topic="blockchain.event"`) && candidate.includes(`reason="${reason}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
 
 describe('a durable consumer', () => {
   it('applies an envelope delivered twice once', async () => {
@@ -137,7 +166,7 @@ describe('a durable consumer', () => {
     expect(skippedAsApplied()).toContain(before.id);
     const countAfter = await database`select count(*)::int as count from notifications`;
     expect(countAfter[0]?.count).toBe(countBefore[0]!.count + 1);
-    expect((await notificationsOf(harness, cat)).nodes.map((node) => node.title).sort()).toEqual(['On-chain activity', 'On-chain activity', 'You received 7.00 USD']);
+    expect((await notificationsOf(harness, cat)).nodes.map((node) => node.title).sort()).toEqual(['Stake confirmed', 'Stake confirmed', 'You received 7.00 USD']);
     const [duplicates] = await database`select count(*)::int as count from (select title, user_id, data from notifications group by 1, 2, 3 having count(*) > 1) repeated`;
     expect(duplicates?.count).toBe(0);
   });
@@ -149,5 +178,22 @@ describe('a durable consumer', () => {
     await waitFor(async () => (await chainEventsOf(dan)).includes('AfterPoison'), { timeoutMs: EVENT_WAIT_MS, message: 'the event after the poison' });
     const skipped = logLines.filter((line) => line.msg === 'skipped a message that is not a valid event');
     expect(skipped.map((line) => line.reason?.split(':')[0])).toEqual(['message is not JSON', 'message is not an event envelope']);
+  });
+
+  it('skips an event of a version it does not know, and one whose data breaks its contract, with a log and a metric', async () => {
+    const eve = await harness.person('Eve');
+    const [newerBefore, malformedBefore] = [await skippedCount('unknown_version'), await skippedCount('malformed')];
+    const newer = rawEnvelope('blockchain.event', eve.id, stakeData(eve, 'FromTheFuture'), 2);
+    // The drift this contract ended: the names the consumer once imagined instead of what the producer writes.
+    const malformed = rawEnvelope('blockchain.event', eve.id, { userId: eve.id, event: 'Staked', transactionHash: `0x${'a'.repeat(64)}` });
+    await produceEnvelopes([newer, malformed, chainEvent(eve, 'AfterSkipped')]);
+    await waitFor(async () => (await chainEventsOf(eve)).includes('AfterSkipped'), { timeoutMs: EVENT_WAIT_MS, message: 'the event after the skipped ones' });
+    expect(await chainEventsOf(eve)).toEqual(['AfterSkipped']);
+    const skippedIds = (message: string) => logLines.filter((line) => line.msg === message).map((line) => line.eventId);
+    expect(skippedIds('skipped an event of a version this build does not know')).toContain(newer.id);
+    expect(skippedIds('skipped an event whose data breaks its contract')).toContain(malformed.id);
+    expect(logLines.find((line) => line.eventId === malformed.id)?.detail).toContain('kind');
+    expect(await skippedCount('unknown_version')).toBe(newerBefore + 1);
+    expect(await skippedCount('malformed')).toBe(malformedBefore + 1);
   });
 });

@@ -49,7 +49,7 @@ export function start(config: PriceConfig, options: StartOptions = {}): Promise<
       typeDefs,
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
       async setup(runtime) {
-        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['price.updated'], service: SERVICE, log: runtime.log });
+        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['price.updated'], service: SERVICE, log: runtime.log, metrics: runtime.metrics });
         const deps: PriceServiceDeps = { db: runtime.db, feed, staleAfterMs };
         const poller = startPricePoller({
           db: runtime.db,

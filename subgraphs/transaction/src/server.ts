@@ -7,7 +7,7 @@ import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { type TransactionConfig, transactionConfigSchema } from './config.js';
 import * as schema from './db/schema.js';
-import type { TransactionServiceDeps } from './resolvers/context.js';
+import { TRANSACTION_FEED_TOPICS, type TransactionServiceDeps } from './resolvers/context.js';
 import { createResolvers } from './resolvers/index.js';
 import { startRecovery } from './workflows/recovery.js';
 import { creditChainDeposit } from './workflows/withdrawal.js';
@@ -30,14 +30,14 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
       async setup(runtime) {
         const caller = { kind: 'service', service: SERVICE } as const;
-        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['transaction.status'], service: SERVICE, log: runtime.log });
+        const feed = await startLiveFeed({ transport: runtime.transport, topics: TRANSACTION_FEED_TOPICS, service: SERVICE, log: runtime.log, metrics: runtime.metrics });
         const deps: TransactionServiceDeps = {
           db: runtime.db,
           log: runtime.log,
-          users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
-          prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS),
+          users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS, runtime.log),
+          prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS, runtime.log),
           // A withdrawal waits for its mint to be mined (up to 10 s) before the blockchain subgraph answers.
-          blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000),
+          blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000, runtime.log),
           internalSecret: config.GATEWAY_SECRET,
           quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
           faucet: {
@@ -53,7 +53,8 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.chain-deposits`,
           topics: ['blockchain.event'],
           log: runtime.log,
-          apply: (envelope) => creditChainDeposit(deps, envelope),
+          metrics: runtime.metrics,
+          apply: (event) => creditChainDeposit(deps, event),
         });
         const recovery = startRecovery(deps, { intervalMs: config.RECOVERY_INTERVAL_MS, batchSizeMax: config.RECOVERY_BATCH_SIZE, leaseMs: 30_000, retryDelayMaxMs: 60_000 });
         return { resolvers: createResolvers(deps), tasks: [{ stop: () => chainDeposits.close() }, recovery, feed] };

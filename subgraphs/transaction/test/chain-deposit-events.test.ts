@@ -1,33 +1,43 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createEnvelope } from '../../../lib/events/envelope.js';
-import type { Logger } from '../../../lib/log.js';
+import { createEnvelope, readEvent } from '../../../lib/events/contracts/index.js';
+import { rawEnvelope } from '../../../test/support/events.js';
 import type { WorkflowDeps } from '../src/workflows/context.js';
 import { creditChainDeposit } from '../src/workflows/withdrawal.js';
 
-/** Dependencies that fail the test if anything but the logger is touched: a refused event records nothing. */
-function untouchable(warnings: string[]): WorkflowDeps {
-  const log = { warn: (_fields: unknown, message: string) => void warnings.push(message) } as unknown as Logger;
-  return new Proxy({ log } as WorkflowDeps, {
-    get(target, property) {
-      if (property === 'log') return target.log;
-      throw new Error(`a refused event used deps.${String(property)}`);
+/** Dependencies that fail the test if anything is touched: an ignored event records nothing. */
+function untouchable(): WorkflowDeps {
+  return new Proxy({} as WorkflowDeps, {
+    get(_target, property) {
+      throw new Error(`an ignored event used deps.${String(property)}`);
     },
   });
 }
 
+const hash = `0x${'a'.repeat(64)}`;
 const deposit = (data: Record<string, unknown>) =>
-  createEnvelope('blockchain.event', randomUUID(), { kind: 'CARBON_DEPOSIT', depositId: randomUUID(), userId: randomUUID(), amountMinor: '1000', txHash: '0xabc', ...data });
+  rawEnvelope('blockchain.event', randomUUID(), {
+    kind: 'CARBON_DEPOSIT',
+    depositId: randomUUID(),
+    userId: randomUUID(),
+    amount: '0.000000000000001',
+    amountMinor: '1000',
+    txHash: hash,
+    burnTxHash: hash,
+    ...data,
+  });
 
 describe('CARBON_DEPOSIT events', () => {
-  it('leave a malformed deposit uncredited, with a warning, and ignore other chain events', async () => {
-    const warnings: string[] = [];
-    const deps = untouchable(warnings);
+  it('never reach the credit when malformed: the contract refuses them, so nothing is credited', () => {
     for (const bad of [deposit({ amountMinor: '-5' }), deposit({ amountMinor: '1.5' }), deposit({ userId: 'nobody' }), deposit({ depositId: undefined })]) {
-      await creditChainDeposit(deps, bad);
+      expect(readEvent(bad, ['blockchain.event'])).toMatchObject({ ok: false, reason: 'malformed' });
     }
-    expect(warnings).toEqual(Array(4).fill('CARBON_DEPOSIT event not understood; nothing credited'));
-    await creditChainDeposit(deps, createEnvelope('blockchain.event', 'x', { kind: 'TRANSFER', amount: '1' }));
-    expect(warnings).toHaveLength(4);
+    expect(readEvent(deposit({}), ['blockchain.event']).ok).toBe(true);
+  });
+
+  it('are the only chain events credited', async () => {
+    const logged = { contract: 'token', account: `0x${'1'.repeat(40)}`, amount: '1.000000000000000000', txHash: hash, logIndex: 0, blockNumber: '1', blockHash: hash } as const;
+    const transfer = createEnvelope('blockchain.event', 'x', { ...logged, kind: 'TRANSFER', from: logged.account, to: logged.account });
+    await expect(creditChainDeposit(untouchable(), transfer)).resolves.toBeUndefined();
   });
 });

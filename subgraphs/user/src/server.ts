@@ -49,7 +49,7 @@ export function start(config: UserConfig, options: StartOptions = {}): Promise<R
           tokens: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS },
         };
         if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) await ensureAdmin(deps, { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD }, runtime.log);
-        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['wallet.updated'], service: SERVICE, log: runtime.log });
+        const feed = await startLiveFeed({ transport: runtime.transport, topics: ['wallet.updated'], service: SERVICE, log: runtime.log, metrics: runtime.metrics });
         return {
           resolvers: createResolvers(deps, feed),
           internalRoutes: {

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Address, encodeFunctionData } from 'viem';
 import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
-import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { formatAmount } from '../../../../lib/money.js';
 import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
@@ -73,7 +73,7 @@ export function startDepositSweeper(deps: BlockchainServiceDeps, options: { inte
           amount: formatAmount(BigInt(deposit.amount), 'CARBON'),
           amountMinor: deposit.amount,
           txHash: deposit.txHash,
-          burnTxHash: burn.hash,
+          burnTxHash: burn.hash as string,
         }),
       ]);
     });

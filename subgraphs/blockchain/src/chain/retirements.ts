@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, notInArray, or, sql } from 'drizzle-orm';
 import { encodeFunctionData, type Hash, parseEventLogs } from 'viem';
-import { z } from 'zod';
 import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
-import type { Envelope } from '../../../../lib/events/envelope.js';
-import type { SqlExecutor } from '../../../../lib/events/outbox.js';
+import { createEnvelope, type Event } from '../../../../lib/events/contracts/index.js';
+import { enqueueEvents, type SqlExecutor } from '../../../../lib/events/outbox.js';
+import type { RETIREMENT_CHAIN_STATUSES } from '../../../../lib/events/contracts/blockchain-event.js';
+import { formatAmount } from '../../../../lib/money.js';
 import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
 import { type ChainRetirementRow, type ChainTransactionRow, chainRetirements, chainTransactions } from '../db/schema.js';
 import type { BlockchainServiceDeps } from '../resolvers/context.js';
@@ -13,28 +14,18 @@ import { failureOf, isFailed, latestSentFor, settledSoon } from './records.js';
 const SEND_ATTEMPTS_MAX = 3;
 const BATCH_SIZE_MAX = 10;
 
-const completedRetirement = z.object({
-  transactionId: z.uuid(),
-  type: z.literal('RETIREMENT'),
-  status: z.literal('COMPLETED'),
-  fromUserId: z.uuid(),
-  amountMinor: z.string().regex(/^[1-9]\d*$/),
-  retirement: z.object({ beneficiary: z.string(), message: z.string().nullable() }),
-});
-
 /**
  * From `transaction.status`: a retirement completed on the ledger is queued to be recorded on chain. Other
- * transactions are not this subgraph's business; a retirement event without its certificate text is logged
- * and dropped rather than retried for ever.
+ * transactions are not this subgraph's business. A retirement is always the retiring user's own (fromUserId);
+ * one without would be the transaction subgraph's bug, logged and not recorded rather than retried for ever.
  */
-export async function queueRetirement(deps: Pick<BlockchainServiceDeps, 'chain'>, envelope: Envelope, tx: SqlExecutor): Promise<void> {
-  if (envelope.data.type !== 'RETIREMENT' || envelope.data.status !== 'COMPLETED') return;
-  const parsed = completedRetirement.safeParse(envelope.data);
-  if (!parsed.success) {
-    deps.chain.log.warn({ eventId: envelope.id, issues: z.prettifyError(parsed.error) }, 'retirement event without what the certificate needs; not recorded on chain');
+export async function queueRetirement(deps: Pick<BlockchainServiceDeps, 'chain'>, event: Event<'transaction.status'>, tx: SqlExecutor): Promise<void> {
+  const retirement = event.data;
+  if (retirement.type !== 'RETIREMENT' || retirement.status !== 'COMPLETED') return;
+  if (!retirement.fromUserId) {
+    deps.chain.log.error({ eventId: event.id, transactionId: retirement.transactionId }, 'retirement without the user who retired; not recorded on chain');
     return;
   }
-  const retirement = parsed.data;
   await tx.execute(sql`insert into chain_retirements (id, user_id, amount, beneficiary, message)
     values (${retirement.transactionId}, ${retirement.fromUserId}, ${retirement.amountMinor}, ${retirement.retirement.beneficiary}, ${retirement.retirement.message})
     on conflict (id) do nothing`);
@@ -89,16 +80,48 @@ export function startRetirementRecorder(deps: BlockchainServiceDeps, options: { 
     await db.update(chainRetirements).set({ certificateId: retired.args.id.toString(), updatedAt: new Date() }).where(eq(chainRetirements.id, row.id));
   }
 
+  /**
+   * Tells a change of the retirement's chain status (RETIREMENT_CHAIN_STATUS, in the SQL transaction that
+   * notes it told it): its owner's transactionUpdated feed and notices follow from it.
+   */
+  async function announce(row: ChainRetirementRow): Promise<void> {
+    const side = await chainSideOf(deps, row.id);
+    const told = row.announcedChainStatus;
+    if (side.chainStatus === (told ?? 'QUEUED')) return;
+    await db.transaction(async (tx) => {
+      const [claimed] = await tx
+        .update(chainRetirements)
+        .set({ announcedChainStatus: side.chainStatus, updatedAt: new Date() })
+        .where(and(eq(chainRetirements.id, row.id), told === null ? isNull(chainRetirements.announcedChainStatus) : eq(chainRetirements.announcedChainStatus, told)))
+        .returning({ id: chainRetirements.id });
+      if (!claimed) return;
+      await enqueueEvents(tx, [
+        createEnvelope('blockchain.event', row.userId, {
+          kind: 'RETIREMENT_CHAIN_STATUS',
+          retirementId: row.id,
+          userId: row.userId,
+          chainStatus: side.chainStatus,
+          amount: formatAmount(BigInt(row.amount), 'CARBON'),
+          beneficiary: row.beneficiary,
+          txHash: side.txHash,
+          certificateId: side.certificateId,
+        }),
+      ]);
+    });
+  }
+
+  /** Retirements whose chain status has not been told final yet: some still to record, some waiting for depth. */
   async function pass(stopped: () => boolean): Promise<number> {
     const open = await db
       .select()
       .from(chainRetirements)
-      .where(and(isNull(chainRetirements.certificateId), isNull(chainRetirements.failureMessage)))
+      .where(or(isNull(chainRetirements.announcedChainStatus), notInArray(chainRetirements.announcedChainStatus, ['CONFIRMED', 'FAILED'])))
       .orderBy(asc(chainRetirements.createdAt))
       .limit(BATCH_SIZE_MAX);
     for (const row of open) {
       if (stopped()) break;
-      await record(row);
+      if (row.certificateId === null && row.failureMessage === null) await record(row);
+      await announce(row);
     }
     return open.length;
   }
@@ -106,7 +129,7 @@ export function startRetirementRecorder(deps: BlockchainServiceDeps, options: { 
   return startPeriodic({ what: 'recording retirements on chain', intervalMs: options.intervalMs, firstDelayMs: 0, log: chain.log, pass, exclusive: { db, lock: 'blockchain.retirement-recorder', skipped: 0 } });
 }
 
-export type RetirementChainStatus = 'QUEUED' | 'SUBMITTED' | 'CONFIRMED' | 'FAILED';
+export type RetirementChainStatus = (typeof RETIREMENT_CHAIN_STATUSES)[number];
 
 /** A retirement's chain side as the Retirement entity shows it. */
 export interface RetirementChainSide {

@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { type Address, encodeFunctionData, zeroAddress } from 'viem';
 import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
-import { type WithdrawalRequest, type WithdrawalState, withdrawalRequestSchema } from '../../../../lib/chain/withdrawal.js';
-import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, type WithdrawalAddressAnswer, withdrawalAddressCheckSchema } from '../../../../lib/chain/withdrawal-address.js';
+import { type WithdrawalRequest, type WithdrawalState, withdrawalCall } from '../../../../lib/chain/withdrawal.js';
+import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, withdrawalAddressCheckCall } from '../../../../lib/chain/withdrawal-address.js';
+import { contractRoute } from '../../../../lib/internal-contract.js';
 import { AppError, badInput, forbidden } from '../../../../lib/errors.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
 import { type ChainTransactionRow, withdrawals } from '../db/schema.js';
@@ -38,10 +39,7 @@ export function checkWithdrawalAddress(deps: BlockchainServiceDeps, value: strin
  * and a row lock lets only one request send it. If the node cannot be reached before anything is signed, the
  * withdrawal is FAILED with UPSTREAM_UNAVAILABLE and nothing is recorded as sent.
  */
-export async function withdraw(deps: BlockchainServiceDeps, body: unknown): Promise<WithdrawalState> {
-  const parsed = withdrawalRequestSchema.safeParse(body);
-  if (!parsed.success) throw badInput('A withdrawal needs id, userId (uuids), toAddress and amountMinor');
-  const request: WithdrawalRequest = parsed.data;
+export async function withdraw(deps: BlockchainServiceDeps, request: WithdrawalRequest): Promise<WithdrawalState> {
   const toAddress = checkWithdrawalAddress(deps, request.toAddress);
   const decided = await deps.db.transaction(async (tx): Promise<{ state: WithdrawalState } | { sent: ChainTransactionRow }> => {
     await tx.insert(withdrawals).values({ id: request.id, userId: request.userId, toAddress, amount: request.amountMinor }).onConflictDoNothing();
@@ -73,19 +71,19 @@ export async function withdraw(deps: BlockchainServiceDeps, body: unknown): Prom
 
 
 /** `POST /internal/withdrawals`, for the transaction subgraph only. */
-export const withdrawalRoute =
-  (deps: BlockchainServiceDeps): InternalRoute =>
-  async ({ caller, body }) => {
-    if (caller.kind !== 'service' || caller.service !== 'transaction') throw forbidden('Withdrawals are sent by the transaction subgraph only');
-    return { status: 200, body: await withdraw(deps, body) };
-  };
+export const withdrawalRoute = (deps: BlockchainServiceDeps): InternalRoute =>
+  contractRoute(withdrawalCall, {
+    authorize: (caller) => {
+      if (caller.kind !== 'service' || caller.service !== 'transaction') throw forbidden('Withdrawals are sent by the transaction subgraph only');
+    },
+    handle: async ({ body }) => ({ status: 200, body: await withdraw(deps, body) }),
+  });
 
 /** `POST /internal/withdrawals/address-check`: the transaction subgraph asks before it debits a withdrawal. */
-export const withdrawalAddressCheckRoute =
-  (deps: BlockchainServiceDeps): InternalRoute =>
-  async ({ caller, body }) => {
-    if (caller.kind !== 'service' || caller.service !== 'transaction') throw forbidden('Withdrawal addresses are checked for the transaction subgraph only');
-    const parsed = withdrawalAddressCheckSchema.safeParse(body);
-    if (!parsed.success) throw badInput('An address check needs a toAddress', { field: 'toAddress' });
-    return { status: 200, body: { toAddress: checkWithdrawalAddress(deps, parsed.data.toAddress) } satisfies WithdrawalAddressAnswer };
-  };
+export const withdrawalAddressCheckRoute = (deps: BlockchainServiceDeps): InternalRoute =>
+  contractRoute(withdrawalAddressCheckCall, {
+    authorize: (caller) => {
+      if (caller.kind !== 'service' || caller.service !== 'transaction') throw forbidden('Withdrawal addresses are checked for the transaction subgraph only');
+    },
+    handle: async ({ body }) => ({ status: 200, body: { toAddress: checkWithdrawalAddress(deps, body.toAddress) } }),
+  });

@@ -2,6 +2,9 @@ import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, jsonb, numeric, pgEnum, pgTable, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export { outbox, processedEvents } from '../../../../lib/events/tables.js';
+import type { IndexedLogData, RETIREMENT_CHAIN_STATUSES } from '../../../../lib/events/contracts/blockchain-event.js';
+
+type RetirementChainStatus = (typeof RETIREMENT_CHAIN_STATUSES)[number];
 
 /**
  * A user's custodial address: derived from the custody mnemonic at `address_index`, so the key itself is never
@@ -87,7 +90,7 @@ export const chainEvents = pgTable(
     /** The key of its envelope: a user id when the address is custodial, else the address. */
     key: text('key').notNull(),
     amount: numeric('amount', { precision: 78, scale: 0 }),
-    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    data: jsonb('data').$type<IndexedLogData>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
@@ -150,10 +153,19 @@ export const chainRetirements = pgTable(
     retireTransactionId: uuid('retire_transaction_id'),
     /** Set when the chain side gave up (a send failed too often); the ledger retirement stands. */
     failureMessage: text('failure_message'),
+    /**
+     * The chain status last told in a RETIREMENT_CHAIN_STATUS event (null: none yet, QUEUED). The recorder
+     * follows a retirement until it has told CONFIRMED or FAILED, so every change is told once.
+     */
+    announcedChainStatus: text('announced_chain_status').$type<RetirementChainStatus>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('chain_retirements_open_idx').on(table.createdAt).where(sql`${table.certificateId} is null and ${table.failureMessage} is null`)],
+  (table) => [
+    index('chain_retirements_untold_idx')
+      .on(table.createdAt)
+      .where(sql`${table.announcedChainStatus} is null or ${table.announcedChainStatus} not in ('CONFIRMED', 'FAILED')`),
+  ],
 );
 
 /**

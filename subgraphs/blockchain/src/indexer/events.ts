@@ -1,16 +1,13 @@
 import { type Address, getAddress, zeroAddress } from 'viem';
+import type { IndexedLogData } from '../../../../lib/events/contracts/blockchain-event.js';
 import { formatAmount } from '../../../../lib/money.js';
 
 /** One decoded contract log, as the indexer stores and publishes it. */
-export interface IndexedEvent {
-  kind: string;
-  /** The address the event is about; its user (when custodial) keys the envelope. */
-  account: Address;
-  amountMinor: bigint | null;
-  /** Addresses beside `account` whose users the data names (a transfer's sender). */
-  related: Record<string, Address>;
-  extra: Record<string, string>;
-}
+export type IndexedEvent = { account: Address; amountMinor: bigint } & (
+  | { kind: 'MINT' | 'BURN' | 'TRANSFER'; from: Address; to: Address }
+  | { kind: 'RETIRED'; retirementId: string; beneficiary: string; message: string }
+  | { kind: 'STAKED' | 'UNSTAKED' | 'REWARD_PAID' | 'REWARDS_FUNDED' }
+);
 
 /** The events the indexer reads; anything else from the contracts (roles, approvals, rate changes) is not published. */
 export const TOKEN_EVENTS = ['Transfer', 'Retired'] as const;
@@ -24,47 +21,63 @@ export function describeEvent(eventName: string, args: Record<string, unknown>):
       const from = address('from');
       const to = address('to');
       const kind = from === zeroAddress ? 'MINT' : to === zeroAddress ? 'BURN' : 'TRANSFER';
-      return { kind, account: kind === 'BURN' ? from : to, amountMinor: amount('value'), related: { from, to }, extra: {} };
+      return { kind, account: kind === 'BURN' ? from : to, amountMinor: amount('value'), from, to };
     }
     case 'Retired':
       return {
         kind: 'RETIRED',
         account: address('account'),
         amountMinor: amount('amount'),
-        related: {},
-        extra: { retirementId: String(args.id), beneficiary: String(args.beneficiary), message: String(args.message) },
+        retirementId: String(args.id),
+        beneficiary: String(args.beneficiary),
+        message: String(args.message),
       };
     case 'Staked':
+      return { kind: 'STAKED', account: address('account'), amountMinor: amount('amount') };
     case 'Unstaked':
-      return { kind: eventName.toUpperCase(), account: address('account'), amountMinor: amount('amount'), related: {}, extra: {} };
+      return { kind: 'UNSTAKED', account: address('account'), amountMinor: amount('amount') };
     case 'RewardPaid':
-      return { kind: 'REWARD_PAID', account: address('account'), amountMinor: amount('amount'), related: {}, extra: {} };
+      return { kind: 'REWARD_PAID', account: address('account'), amountMinor: amount('amount') };
     case 'RewardsFunded':
-      return { kind: 'REWARDS_FUNDED', account: address('funder'), amountMinor: amount('amount'), related: {}, extra: {} };
+      return { kind: 'REWARDS_FUNDED', account: address('funder'), amountMinor: amount('amount') };
     default:
       return null;
   }
 }
 
-/** The envelope data: amounts as decimal CARBON strings, block numbers as strings, user ids where known. */
-export function eventData(event: IndexedEvent, users: Map<Address, string>, where: { contract: string; txHash: string; logIndex: number; blockNumber: bigint; blockHash: string }) {
-  const data: Record<string, unknown> = {
-    kind: event.kind,
+/** Every address an event names, whose users the data names too. */
+export const addressesOf = (event: IndexedEvent): Address[] => ('from' in event ? [event.account, event.from, event.to] : [event.account]);
+
+/** The envelope data (lib/events/contracts/blockchain-event.ts): amounts as decimal CARBON strings, user ids where known. */
+export function eventData(
+  event: IndexedEvent,
+  users: Map<Address, string>,
+  where: { contract: 'token' | 'staking'; txHash: string; logIndex: number; blockNumber: bigint; blockHash: string },
+): { data: IndexedLogData; key: string } {
+  const userId = users.get(event.account);
+  const userOf = (name: string, address: Address) => {
+    const user = users.get(address);
+    return user ? { [name]: user } : {};
+  };
+  const common = {
     contract: where.contract,
     account: event.account,
+    ...(userId ? { userId } : {}),
+    amount: formatAmount(event.amountMinor, 'CARBON'),
     txHash: where.txHash,
     logIndex: where.logIndex,
     blockNumber: where.blockNumber.toString(),
     blockHash: where.blockHash,
-    ...event.extra,
   };
-  const userId = users.get(event.account);
-  if (userId) data.userId = userId;
-  if (event.amountMinor !== null) data.amount = formatAmount(event.amountMinor, 'CARBON');
-  for (const [name, related] of Object.entries(event.related)) {
-    data[name] = related;
-    const relatedUser = users.get(related);
-    if (relatedUser) data[`${name}UserId`] = relatedUser;
+  const key = userId ?? event.account;
+  switch (event.kind) {
+    case 'MINT':
+    case 'BURN':
+    case 'TRANSFER':
+      return { key, data: { ...common, kind: event.kind, from: event.from, to: event.to, ...userOf('fromUserId', event.from), ...userOf('toUserId', event.to) } };
+    case 'RETIRED':
+      return { key, data: { ...common, kind: event.kind, retirementId: event.retirementId, beneficiary: event.beneficiary, message: event.message } };
+    default:
+      return { key, data: { ...common, kind: event.kind } };
   }
-  return { data, key: userId ?? event.account };
 }

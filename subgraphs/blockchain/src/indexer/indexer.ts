@@ -2,7 +2,7 @@ import { and, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { type Abi, type Address, BlockNotFoundError } from 'viem';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
-import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
@@ -10,7 +10,7 @@ import type { Chain } from '../chain/clients.js';
 import type { Custody } from '../chain/custody.js';
 import type * as schema from '../db/schema.js';
 import { chainEvents, indexerCursor } from '../db/schema.js';
-import { describeEvent, eventData, STAKING_EVENTS, TOKEN_EVENTS } from './events.js';
+import { addressesOf, describeEvent, eventData, STAKING_EVENTS, TOKEN_EVENTS } from './events.js';
 
 /** Stored blocks with events compared with the chain when looking for the common ancestor after a reorg. */
 const REORG_WALK_BLOCKS_MAX = 1000;
@@ -84,7 +84,7 @@ export function startIndexer(options: IndexerOptions): Indexer {
       const event = describeEvent(log.eventName as string, log.args as Record<string, unknown>);
       return event ? [{ log, event }] : [];
     });
-    const users = await options.custody.usersOf([...new Set(described.flatMap(({ event }) => [event.account, ...Object.values(event.related)]))]);
+    const users = await options.custody.usersOf([...new Set(described.flatMap(({ event }) => addressesOf(event)))]);
     await db.transaction(async (tx) => {
       // Another indexer (a second instance) moved the cursor meanwhile: its range wins, this one is dropped.
       const [locked] = await tx.select().from(indexerCursor).where(eq(indexerCursor.contract, contract.name)).for('update');
@@ -95,7 +95,7 @@ export function startIndexer(options: IndexerOptions): Indexer {
         const { data, key } = eventData(event, users, where);
         const inserted = await tx
           .insert(chainEvents)
-          .values({ ...where, kind: event.kind, key, amount: event.amountMinor?.toString() ?? null, data })
+          .values({ ...where, kind: event.kind, key, amount: event.amountMinor.toString(), data })
           .onConflictDoNothing()
           .returning({ id: chainEvents.id });
         if (inserted.length > 0) envelopes.push(createEnvelope('blockchain.event', key, data));

@@ -1,7 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { z } from 'zod';
 import { decimalToScaled, PRICE_SCALE, trimDecimal } from '../../../../lib/decimal.js';
 import { badInput } from '../../../../lib/errors.js';
+import type { EventData } from '../../../../lib/events/contracts/index.js';
 import type { SqlExecutor } from '../../../../lib/events/outbox.js';
 import { isUuid } from '../../../../lib/ids.js';
 import { type PriceAlertRow, priceAlerts } from '../db/schema.js';
@@ -55,25 +55,15 @@ export async function deletePriceAlert(db: NotificationDb, userId: string, id: s
   return deleted.length > 0;
 }
 
-const decimalText = z.string().regex(/^(0|[1-9]\d{0,19})(\.\d{1,18})?$/);
-const priceUpdatedData = z.object({
-  symbol: z.enum(['MCO2', 'ETH']),
-  vs: z.literal('USD'),
-  value: decimalText,
-  previousValue: decimalText.nullable(),
-  observedAt: z.string(),
-});
-
 /**
  * The alerts a price change fires: ABOVE when the price rose from below the threshold to at or above it,
  * BELOW when it fell from above to at or below. Staying on the same side fires nothing, so an alert fires
  * once per crossing and is armed again by the crossing back. The first price ever has nothing to cross from.
  * Runs in the consumer's SQL transaction: the alerts' counts move with the notices made from them.
  */
-export async function firePriceAlerts(tx: SqlExecutor, raw: Record<string, unknown>): Promise<Notice[]> {
-  const parsed = priceUpdatedData.safeParse(raw);
-  if (!parsed.success || parsed.data.previousValue === null) return [];
-  const { symbol, value, previousValue, observedAt } = parsed.data;
+export async function firePriceAlerts(tx: SqlExecutor, price: EventData<'price.updated'>): Promise<Notice[]> {
+  const { symbol, value, previousValue, observedAt } = price;
+  if (previousValue === null) return [];
   const fired = await tx
     .update(priceAlerts)
     .set({ triggerCount: sql`${priceAlerts.triggerCount} + 1`, lastTriggeredAt: sql`now()` })

@@ -1,5 +1,6 @@
 import { startDurableConsumer } from '../../../../lib/events/consumer.js';
-import type { Envelope, Topic } from '../../../../lib/events/envelope.js';
+import type { Event, EventMetrics } from '../../../../lib/events/contracts/index.js';
+import type { Topic } from '../../../../lib/events/envelope.js';
 import type { SqlExecutor } from '../../../../lib/events/outbox.js';
 import type { EventTransport } from '../../../../lib/events/transport.js';
 import type { Logger } from '../../../../lib/log.js';
@@ -10,18 +11,16 @@ import { createNotifications, type Notice } from './store.js';
 
 export const CONSUMED_TOPICS = ['transaction.status', 'wallet.updated', 'price.updated', 'blockchain.event'] as const satisfies readonly Topic[];
 
-async function noticesFor(envelope: Envelope, tx: SqlExecutor): Promise<Notice[]> {
-  switch (envelope.type) {
+async function noticesFor(event: Event<(typeof CONSUMED_TOPICS)[number]>, tx: SqlExecutor): Promise<Notice[]> {
+  switch (event.type) {
     case 'transaction.status':
-      return noticesForTransaction(envelope.data);
+      return noticesForTransaction(event.data);
     case 'wallet.updated':
-      return noticesForWallet(envelope.data);
+      return noticesForWallet(event.data);
     case 'price.updated':
-      return firePriceAlerts(tx, envelope.data);
+      return firePriceAlerts(tx, event.data);
     case 'blockchain.event':
-      return noticesForBlockchainEvent(envelope.data);
-    default:
-      return [];
+      return noticesForBlockchainEvent(event.data);
   }
 }
 
@@ -30,7 +29,7 @@ async function noticesFor(envelope: Envelope, tx: SqlExecutor): Promise<Notice[]
  * webhook deliveries are stored in the SQL transaction that records the event id (startDurableConsumer).
  * `name` is also the Kafka consumer group, so it must differ between deployments sharing a broker.
  */
-export async function startNotificationConsumer(options: { transport: EventTransport; db: SqlExecutor; name: string; log: Logger }): Promise<BackgroundTask> {
+export async function startNotificationConsumer(options: { transport: EventTransport; db: SqlExecutor; name: string; log: Logger; metrics: EventMetrics }): Promise<BackgroundTask> {
   const { log } = options;
   const subscription = await startDurableConsumer({
     transport: options.transport,
@@ -38,9 +37,10 @@ export async function startNotificationConsumer(options: { transport: EventTrans
     name: options.name,
     topics: CONSUMED_TOPICS,
     log,
-    apply: async (envelope, tx) => {
-      const created = await createNotifications(tx, await noticesFor(envelope, tx));
-      if (created.length > 0) log.debug({ eventId: envelope.id, type: envelope.type, notifications: created.length }, 'notifications created');
+    metrics: options.metrics,
+    apply: async (event, tx) => {
+      const created = await createNotifications(tx, await noticesFor(event, tx));
+      if (created.length > 0) log.debug({ eventId: event.id, type: event.type, notifications: created.length }, 'notifications created');
     },
   });
   return { stop: () => subscription.close() };

@@ -4,7 +4,7 @@ import { and, count, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-or
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
-import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents, type SqlExecutor } from '../../../../lib/events/outbox.js';
 import { isUuid } from '../../../../lib/ids.js';
 import type * as schema from '../db/schema.js';

@@ -1,4 +1,4 @@
-import type { Envelope } from '../../../../lib/events/envelope.js';
+import type { Event } from '../../../../lib/events/contracts/index.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import { visibleNotification } from '../notifications/store.js';
@@ -8,13 +8,13 @@ export const subscriptionResolvers = (deps: NotificationServiceDeps): Subscripti
   notificationAdded: {
     subscribe: (_parent, _args, { identity }) => {
       const caller = signedIn(identity);
-      return deps.feed.subscribe((envelope) => envelope.data.userId === caller.userId);
+      return deps.feed.subscribe((event) => event.data.userId === caller.userId);
     },
     // The event names the notification; it is read back from the table, checked against the caller again.
-    async resolve(envelope: Envelope, _args: unknown, { identity }: SubgraphContext) {
-      const notification = await visibleNotification(deps.db, signedIn(identity), envelope.data.id);
+    async resolve(event: Event<'notification.created'>, _args: unknown, { identity }: SubgraphContext) {
+      const notification = await visibleNotification(deps.db, signedIn(identity), event.data.id);
       // The feed passes only the caller's own notifications, so this is a bug, not a refusal.
-      if (!notification) throw new Error(`notification.created event for notification ${String(envelope.data.id)} that its user cannot see`);
+      if (!notification) throw new Error(`notification.created event for notification ${event.data.id} that its user cannot see`);
       return notification;
     },
   },

@@ -7,7 +7,7 @@ import type { NotificationDb } from '../notifications/store.js';
 export interface NotificationServiceDeps {
   db: NotificationDb;
   /** `notification.created` events, for `notificationAdded`. */
-  feed: LiveFeed;
+  feed: LiveFeed<'notification.created'>;
   /** Whether webhooks may point at loopback and private networks (never in production unless set). */
   webhookPrivateNetworkAllowed: boolean;
 }

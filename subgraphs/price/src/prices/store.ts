@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { decimalToScaled } from '../../../../lib/decimal.js';
-import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import type * as schema from '../db/schema.js';
 import { type PriceRow, prices } from '../db/schema.js';

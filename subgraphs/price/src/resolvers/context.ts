@@ -4,6 +4,6 @@ import type { PriceDb } from '../prices/store.js';
 /** What the price subgraph's resolvers are built with. */
 export interface PriceServiceDeps {
   db: PriceDb;
-  feed: LiveFeed;
+  feed: LiveFeed<'price.updated'>;
   staleAfterMs: number;
 }

@@ -9,8 +9,13 @@ export const transactionTypeEnum = pgEnum('transaction_type', ['DEPOSIT', 'TRANS
 export const transactionStatusEnum = pgEnum('transaction_status', ['PENDING', 'COMPLETED', 'FAILED']);
 
 export interface TransactionDetails {
+  /** Retirements: the certificate's text. */
   beneficiary?: string;
   message?: string | null;
+  /** Withdrawals: the mint's hash on chain, once it was sent. */
+  txHash?: string | null;
+  /** Deposits of MCO2 received on chain: the blockchain subgraph's deposit and the transfer that brought it. */
+  chainDeposit?: { depositId: string; txHash: string };
 }
 
 const amount = (name: string) => numeric(name, { precision: 78, scale: 0 });

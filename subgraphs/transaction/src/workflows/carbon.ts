@@ -3,10 +3,10 @@ import { eq } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { decimalToScaled, PRICE_SCALE, scaledToDecimal, trimDecimal } from '../../../../lib/decimal.js';
 import { AppError, badInput, forbidden, notFound } from '../../../../lib/errors.js';
-import { MARKET_STOCK_PATH, type MarketStock } from '../../../../lib/ledger/market-stock.js';
+import { marketStockCall } from '../../../../lib/ledger/market-stock.js';
 import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 import { formatAmount, parseAmount, SCALE } from '../../../../lib/money.js';
-import { QUOTE_PATH, type SignedQuote, verifyQuote } from '../../../../lib/pricing/quote.js';
+import { quoteCall, type SignedQuote, verifyQuote } from '../../../../lib/pricing/quote.js';
 import { type QuoteRow, quotes, type TransactionRow } from '../db/schema.js';
 import { checkIdempotencyKey, checkText, type WorkflowDeps } from './context.js';
 import { replayOf, resultOf, runTransaction } from './engine.js';
@@ -34,7 +34,7 @@ export const usdCostOf = (carbonMinor: bigint, pricePerTonneScaled: bigint) => c
 export const carbonFor = (usdMinor: bigint, pricePerTonneScaled: bigint) => (usdMinor * CENTS_DIVISOR) / pricePerTonneScaled;
 
 async function marketQuote(deps: WorkflowDeps): Promise<SignedQuote & { pricePerTonneScaled: bigint }> {
-  const signed = await deps.prices.post<SignedQuote>(QUOTE_PATH, { symbol: 'MCO2', vs: 'USD' });
+  const signed = await deps.prices.call(quoteCall, { symbol: 'MCO2', vs: 'USD' });
   // The price travels between our own services, but money moves at it: check it is the price service's, unaltered.
   const quote = await verifyQuote(signed.signature, deps.internalSecret);
   return { ...signed, ...quote, pricePerTonneScaled: decimalToScaled(quote.value) };
@@ -46,7 +46,7 @@ async function marketQuote(deps: WorkflowDeps): Promise<SignedQuote & { pricePer
  * the stock gone by the time it posts; the ledger refuses that one.
  */
 async function checkMarketStock(deps: WorkflowDeps, carbonMinor: bigint, field: 'tonnes' | 'usd'): Promise<void> {
-  const stock = BigInt((await deps.users.post<MarketStock>(MARKET_STOCK_PATH, {})).carbonMinor);
+  const stock = BigInt((await deps.users.call(marketStockCall, {})).carbonMinor);
   if (carbonMinor > stock) {
     // The same code and words as the ledger's refusal of a purchase beyond the stock: one condition, one answer.
     throw new AppError('INSUFFICIENT_FUNDS', `The market has only ${trimDecimal(formatAmount(stock, 'CARBON'))} CARBON available`, { currency: 'CARBON', field });

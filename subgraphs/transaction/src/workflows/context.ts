@@ -2,7 +2,7 @@ import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
 import type { InternalClient } from '../../../../lib/internal-client.js';
 import type { Currency } from '../../../../lib/money.js';
-import { USER_LOOKUP_PATH, type UserSummary } from '../../../../lib/users/lookup.js';
+import { type UserSummary, userLookupCall } from '../../../../lib/users/lookup.js';
 import type { EngineDeps } from './engine.js';
 import type { FaucetSettings } from './faucet.js';
 
@@ -36,5 +36,5 @@ export function checkText(value: string | null | undefined, field: string, lengt
 
 /** Who a user id or email is, from the user subgraph; NOT_FOUND when nobody. */
 export function lookUpUser(deps: WorkflowDeps, key: { id: string } | { email: string }): Promise<UserSummary> {
-  return deps.users.post<UserSummary>(USER_LOOKUP_PATH, key);
+  return deps.users.call(userLookupCall, key);
 }

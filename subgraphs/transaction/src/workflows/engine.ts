@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { AppError } from '../../../../lib/errors.js';
-import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { type InternalClient, UpstreamUnavailable } from '../../../../lib/internal-client.js';
-import { POSTING_PATH, type PostingRequest, type PostingResult } from '../../../../lib/ledger/posting.js';
+import { type PostingRequest, postingCall } from '../../../../lib/ledger/posting.js';
 import type { Logger } from '../../../../lib/log.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type * as schema from '../db/schema.js';
@@ -100,7 +100,7 @@ export type Outcome = { kind: 'applied' } | { kind: 'refused'; error: AppError }
 
 export async function applyPosting(deps: EngineDeps, posting: PostingRequest): Promise<Outcome> {
   try {
-    await deps.users.post<PostingResult>(POSTING_PATH, posting);
+    await deps.users.call(postingCall, posting);
     return { kind: 'applied' };
   } catch (error) {
     if (error instanceof UpstreamUnavailable) return { kind: 'unknown', reason: String(error.cause) };
@@ -163,9 +163,8 @@ export async function finish(deps: EngineDeps, row: TransactionRow, outcome: Exc
 }
 
 export function transactionStatusEvent(row: TransactionRow) {
-  return createEnvelope('transaction.status', row.id, {
+  const common = {
     transactionId: row.id,
-    type: row.type,
     status: row.status,
     failureCode: row.failureCode,
     initiatorId: row.initiatorId,
@@ -176,10 +175,19 @@ export function transactionStatusEvent(row: TransactionRow) {
     amountMinor: row.amount,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
-    // What the blockchain subgraph writes on the certificate on chain.
-    ...(row.type === 'RETIREMENT' && row.details ? { retirement: { beneficiary: row.details.beneficiary ?? '', message: row.details.message ?? null } } : {}),
-    ...(row.type === 'WITHDRAWAL' ? { toAddress: row.toAddress, chainTransactionId: row.chainTransactionId } : {}),
-  });
+  };
+  const details = row.details ?? {};
+  switch (row.type) {
+    case 'RETIREMENT':
+      // What the blockchain subgraph writes on the certificate on chain.
+      return createEnvelope('transaction.status', row.id, { ...common, type: row.type, retirement: { beneficiary: details.beneficiary ?? '', message: details.message ?? null } });
+    case 'WITHDRAWAL':
+      return createEnvelope('transaction.status', row.id, { ...common, type: row.type, toAddress: row.toAddress ?? '', chainTransactionId: row.chainTransactionId, txHash: details.txHash ?? null });
+    case 'DEPOSIT':
+      return createEnvelope('transaction.status', row.id, { ...common, type: row.type, ...(details.chainDeposit ? { chainDeposit: details.chainDeposit } : {}) });
+    default:
+      return createEnvelope('transaction.status', row.id, { ...common, type: row.type });
+  }
 }
 
 /** What the caller sees: the transaction, or for a refused one the refusal itself (the same on every replay). */

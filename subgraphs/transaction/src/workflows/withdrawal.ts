@@ -1,18 +1,18 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { getAddress, isAddress, zeroAddress } from 'viem';
-import { z } from 'zod';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { WITHDRAWAL_PATH, type WithdrawalState, withdrawalStateSchema } from '../../../../lib/chain/withdrawal.js';
-import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, WITHDRAWAL_ADDRESS_CHECK_PATH, type WithdrawalAddressAnswer } from '../../../../lib/chain/withdrawal-address.js';
+import { type WithdrawalState, withdrawalCall } from '../../../../lib/chain/withdrawal.js';
+import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, withdrawalAddressCheckCall } from '../../../../lib/chain/withdrawal-address.js';
 import { AppError, badInput } from '../../../../lib/errors.js';
-import type { Envelope } from '../../../../lib/events/envelope.js';
+import type { Event } from '../../../../lib/events/contracts/index.js';
+import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { derivedUuid } from '../../../../lib/ids.js';
 import { UpstreamUnavailable } from '../../../../lib/internal-client.js';
 import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 import { parseAmount } from '../../../../lib/money.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
 import { checkIdempotencyKey, type WorkflowDeps } from './context.js';
-import { applyPosting, type EngineDeps, finish, replayOf, resultOf, runTransaction } from './engine.js';
+import { applyPosting, type EngineDeps, finish, replayOf, resultOf, runTransaction, transactionStatusEvent } from './engine.js';
 
 /** How soon the recovery loop asks again about a withdrawal whose mint is on its way. */
 const CHAIN_RECHECK_MS = 2_000;
@@ -34,7 +34,7 @@ function checkAddress(value: string): string {
  */
 async function checkAddressOnChainSide(deps: WorkflowDeps, toAddress: string): Promise<void> {
   try {
-    await deps.blockchain.post<WithdrawalAddressAnswer>(WITHDRAWAL_ADDRESS_CHECK_PATH, { toAddress });
+    await deps.blockchain.call(withdrawalAddressCheckCall, { toAddress });
   } catch (error) {
     if (error instanceof AppError && error.code === 'BAD_USER_INPUT') throw badInput(error.message, { field: 'toAddress' });
     throw error;
@@ -93,20 +93,18 @@ export async function withdrawCarbon(deps: WorkflowDeps, identity: Identity, inp
 export async function sendWithdrawal(deps: EngineDeps, row: TransactionRow): Promise<TransactionRow> {
   let state: WithdrawalState;
   try {
-    const answer = await deps.blockchain.post(WITHDRAWAL_PATH, { id: row.id, userId: row.fromUserId, toAddress: row.toAddress, amountMinor: row.amount });
-    state = withdrawalStateSchema.parse(answer);
+    state = await deps.blockchain.call(withdrawalCall, { id: row.id, userId: row.fromUserId ?? '', toAddress: row.toAddress ?? '', amountMinor: row.amount });
   } catch (error) {
-    if (error instanceof UpstreamUnavailable || error instanceof z.ZodError) {
-      deps.log.warn({ transactionId: row.id, err: error instanceof z.ZodError ? 'answer not understood' : String(error.cause) }, 'withdrawal outcome unknown; left PENDING');
+    if (error instanceof UpstreamUnavailable) {
+      deps.log.warn({ transactionId: row.id, err: String(error.cause) }, 'withdrawal outcome unknown; left PENDING');
       return row;
     }
     if (!(error instanceof AppError)) throw error;
     // A refusal: nothing was sent.
     state = { status: 'FAILED', chainTransactionId: null, hash: null, failureCode: 'CHAIN_TRANSACTION_FAILED', failureMessage: error.message };
   }
-  if (state.chainTransactionId && state.chainTransactionId !== row.chainTransactionId) {
-    await deps.db.update(transactions).set({ chainTransactionId: state.chainTransactionId }).where(eq(transactions.id, row.id));
-    row = { ...row, chainTransactionId: state.chainTransactionId };
+  if (state.chainTransactionId && (state.chainTransactionId !== row.chainTransactionId || state.hash !== (row.details?.txHash ?? null))) {
+    row = await recordMint(deps, row, state);
   }
   if (state.status === 'CONFIRMED') return finish(deps, row, { kind: 'applied' });
   if (state.status === 'PENDING') {
@@ -125,27 +123,33 @@ export async function sendWithdrawal(deps: EngineDeps, row: TransactionRow): Pro
   return finish(deps, row, { kind: 'refused', error: new AppError(code, state.failureMessage ?? 'The chain transaction failed; your CARBON was given back') });
 }
 
-const carbonDeposit = z.object({
-  kind: z.literal('CARBON_DEPOSIT'),
-  depositId: z.uuid(),
-  userId: z.uuid(),
-  amountMinor: z.string().regex(/^[1-9]\d{0,77}$/),
-  txHash: z.string(),
-});
+/**
+ * Stores the mint the blockchain subgraph sent for a withdrawal. A mint still on its way changes what the
+ * withdrawal's parties see (its chain transaction), so `transaction.status` tells them, in the same SQL
+ * transaction; a mint already settled is told by the COMPLETED or FAILED event that follows at once.
+ */
+async function recordMint(deps: EngineDeps, row: TransactionRow, state: WithdrawalState): Promise<TransactionRow> {
+  return deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(transactions)
+      .set({ chainTransactionId: state.chainTransactionId, details: { ...row.details, txHash: state.hash } })
+      .where(and(eq(transactions.id, row.id), eq(transactions.status, 'PENDING')))
+      .returning();
+    if (!updated) return row;
+    if (state.status === 'PENDING') await enqueueEvents(tx, [transactionStatusEvent(updated)]);
+    return updated;
+  });
+}
 
 /**
  * From `blockchain.event`: MCO2 that reached a user's custodial address and was burned there is credited to
  * their CARBON wallet as a DEPOSIT. The deposit id is the idempotency key, so a redelivered event finds the
- * transaction it made the first time.
+ * transaction it made the first time. (A deposit event whose data breaks its contract never gets here: the
+ * consumer logs, counts and skips it.)
  */
-export async function creditChainDeposit(deps: WorkflowDeps, envelope: Envelope): Promise<void> {
-  if (envelope.data.kind !== 'CARBON_DEPOSIT') return;
-  const parsed = carbonDeposit.safeParse(envelope.data);
-  if (!parsed.success) {
-    deps.log.warn({ eventId: envelope.id, issues: z.prettifyError(parsed.error) }, 'CARBON_DEPOSIT event not understood; nothing credited');
-    return;
-  }
-  const { depositId, userId, amountMinor, txHash } = parsed.data;
+export async function creditChainDeposit(deps: WorkflowDeps, event: Event<'blockchain.event'>): Promise<void> {
+  if (event.data.kind !== 'CARBON_DEPOSIT') return;
+  const { depositId, userId, amountMinor, txHash } = event.data;
   const amount = BigInt(amountMinor);
   await runTransaction(deps, {
     type: 'DEPOSIT',
@@ -155,6 +159,7 @@ export async function creditChainDeposit(deps: WorkflowDeps, envelope: Envelope)
     currency: 'CARBON',
     amount,
     memo: `MCO2 received on chain (${txHash})`,
+    details: { chainDeposit: { depositId, txHash } },
     request: { depositId, amountMinor },
     buildPosting: (id) => ({
       id,

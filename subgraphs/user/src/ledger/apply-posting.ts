@@ -3,7 +3,7 @@ import { and, eq, or, type SQL } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { trimDecimal } from '../../../../lib/decimal.js';
 import { AppError, badInput, notFound } from '../../../../lib/errors.js';
-import { createEnvelope } from '../../../../lib/events/envelope.js';
+import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import type { AppliedEntry, PostingAccount, PostingRequest, PostingResult } from '../../../../lib/ledger/posting.js';
 import { AMOUNT_MINOR_MAX, type Currency, formatAmount } from '../../../../lib/money.js';

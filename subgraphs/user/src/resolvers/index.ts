@@ -11,7 +11,7 @@ import { queryResolvers } from './Query.js';
 import { userResolvers } from './User.js';
 import { walletResolvers } from './Wallet.js';
 
-export function createResolvers(deps: UserServiceDeps, feed: LiveFeed): GraphQLResolverMap<SubgraphContext> {
+export function createResolvers(deps: UserServiceDeps, feed: LiveFeed<'wallet.updated'>): GraphQLResolverMap<SubgraphContext> {
   const resolvers: Resolvers = {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
