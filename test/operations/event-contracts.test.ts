@@ -170,11 +170,18 @@ async function ledgerWorkflows(ana: Person, bo: Person) {
 async function chainWorkflows(ana: Person, bo: Person) {
   const custodial = (await stack.graphql(`{ me { chainAccount { address } } }`, {}, ana.token)).data!.me.chainAccount.address as Address;
   expect((await must(WITHDRAW, { input: { amount: '4', toAddress: custodial }, key: key() }, ana.token)).status).toBe('COMPLETED');
-  const refused = await stack.graphql(WITHDRAW, { input: { amount: '0.5', toAddress: stack.chain.contracts.staking }, key: key() }, ana.token);
-  expect(refused.errors?.[0]?.extensions?.code).toBe('CHAIN_TRANSACTION_FAILED');
-
   const operatorWallet = createWalletClient({ account: operator, chain: foundry, transport: http(stack.chain.rpcUrl) });
   const { token, staking } = stack.chain.contracts;
+  // A mint that reverts: the operator loses its minter role for one withdrawal (one to a platform contract, which
+  // reverted before, is now refused before any debit and produces no event).
+  const minterRole = await chain.readContract({ address: token, abi: carbonTokenAbi, functionName: 'MINTER_ROLE' });
+  await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'revokeRole', args: [minterRole, operator.address] }));
+  try {
+    const refused = await stack.graphql(WITHDRAW, { input: { amount: '0.5', toAddress: '0x1111111111111111111111111111111111111111' }, key: key() }, ana.token);
+    expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused.errors)).toBe('CHAIN_TRANSACTION_FAILED');
+  } finally {
+    await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'grantRole', args: [minterRole, operator.address] }));
+  }
   await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'mint', args: [operator.address, 10n * TONNE] }));
   await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'approve', args: [staking, 10n * TONNE] }));
   await mined(operatorWallet.writeContract({ address: staking, abi: carbonStakingAbi, functionName: 'fundRewards', args: [10n * TONNE] }));
