@@ -271,7 +271,8 @@ export class Bank {
         const role = index < SELLER_COUNT ? 'SELLER' : 'BUYER';
         const email = `${label}-${index}-${randomUUID().slice(0, 8)}@example.com`;
         const result = await stack.graphql(REGISTER, { input: { email, password: `${label} test password`, displayName: `Customer ${index}`, role } });
-        return { id: result.data!.register.user.id, email, token: result.data!.register.token, role } as Person;
+        if (!result.data?.register) throw new Error(`register failed: ${JSON.stringify(result.errors)}`);
+        return { id: result.data.register.user.id, email, token: result.data!.register.token, role } as Person;
       }),
     );
     const deposits = this.people.flatMap((person) =>
