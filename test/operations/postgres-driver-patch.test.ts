@@ -45,15 +45,22 @@ function runChild(driverEntry: string): Promise<{ code: number | null; stdout: s
   return new Promise((resolve) => process_.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** Runs of the published driver before the test gives up on seeing the nextWrite crash. */
+const PUBLISHED_RUNS_MAX = 5;
+
 const terminate = (pid: number) => admin`select pg_terminate_backend(${pid})`;
 
 describe('postgres.js with a connection the server terminates', () => {
+  // Which of the two crashes comes first is a race between the deferred write and the socket's close (a loaded
+  // machine saw the termination error escape uncaught instead): every run must die, and the nextWrite TypeError
+  // must show within a bounded number of runs.
   it('as published, dies of a TypeError in nextWrite when a transaction loses its connection', async () => {
-    const run = await runChild(join(publishedCopy, 'node_modules/postgres/src/index.js'));
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("TypeError: Cannot read properties of null (reading 'write')");
-    expect(run.stderr).toContain('at Immediate.nextWrite');
-  });
+    const runs: { code: number | null; stderr: string }[] = [];
+    const sawTypeError = () => runs.some((run) => run.stderr.includes("TypeError: Cannot read properties of null (reading 'write')") && run.stderr.includes('at Immediate.nextWrite'));
+    while (runs.length < PUBLISHED_RUNS_MAX && !sawTypeError()) runs.push(await runChild(join(publishedCopy, 'node_modules/postgres/src/index.js')));
+    for (const run of runs) expect(run.code, run.stderr).toBe(1);
+    expect(sawTypeError(), runs.map((run) => run.stderr.split('\n').slice(0, 6).join('\n')).join('\n---\n')).toBe(true);
+  }, 60_000);
 
   // The Cloudflare build (cf/) imports cloudflare:sockets and cannot run on Node; that it is patched too is shown by
   // the reverse apply in beforeAll, which fails unless every hunk of the patch is in the installed files.
