@@ -1,6 +1,4 @@
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import type { Identity } from '../../../../lib/auth/identity.js';
-import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { Chain } from '../chain/clients.js';
 import type { Custody } from '../chain/custody.js';
 import type { KeyedLock } from '../chain/keyed-lock.js';
@@ -22,8 +20,3 @@ export interface BlockchainServiceDeps {
 }
 
 export { signedIn } from '../../../../lib/auth/access.js';
-
-/** A user's chain account is theirs and an ADMIN's; anyone else is FORBIDDEN. */
-export function ownOrAdmin(identity: Identity | null, userId: string, message: string): Identity {
-  return requireOwnerOrAdmin(identity, userId, message);
-}

@@ -1,5 +1,3 @@
-import type { Identity } from '../../../../lib/auth/identity.js';
-import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { LiveFeed } from '../../../../lib/events/live-feed.js';
 import type { NotificationDb } from '../notifications/store.js';
 
@@ -13,9 +11,3 @@ export interface NotificationServiceDeps {
 }
 
 export { signedIn } from '../../../../lib/auth/access.js';
-
-/** A user's notifications are theirs and an ADMIN's; anyone else asking is FORBIDDEN. */
-export function ownerOrAdmin(identity: Identity | null, userId: string): string {
-  requireOwnerOrAdmin(identity, userId, 'Only the account holder sees their notifications');
-  return userId;
-}

@@ -1,5 +1,6 @@
+import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import { forbidden, unauthenticated } from '../../../../lib/errors.js';
-import { findVisibleUser, maySee } from '../accounts/visibility.js';
+import { findVisibleUser } from '../accounts/visibility.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { ledgerSnapshot } from '../ledger/snapshot.js';
 import type { UserServiceDeps } from './context.js';
@@ -12,8 +13,7 @@ export const queryResolvers = (deps: UserServiceDeps): QueryResolvers => ({
     return user;
   },
   async user(_parent, { id }, { identity }) {
-    if (!identity) throw unauthenticated();
-    if (!maySee(identity, id)) throw forbidden('You can only look up your own account');
+    requireOwnerOrAdmin(identity, id, 'You can only look up your own account');
     return findVisibleUser(deps, identity, id);
   },
   ledgerSnapshot(_parent, { first }, { identity }) {
