@@ -18,7 +18,7 @@ import { withdrawalAddressCheckRoute, withdrawalRoute } from './chain/withdrawal
 import { type BlockchainConfig, blockchainConfigSchema, DEFAULT_PORT, loadBlockchainConfig, SERVICE } from './config.js';
 import * as schema from './db/schema.js';
 import { startIndexer } from './indexer/indexer.js';
-import type { BlockchainServiceDeps } from './resolvers/context.js';
+import type { BlockchainServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 
 export { DEFAULT_PORT, SERVICE };

@@ -6,7 +6,7 @@ import { DEFAULT_PORT, loadNotificationConfig, type NotificationConfig, notifica
 import * as schema from './db/schema.js';
 import { startNotificationConsumer } from './notifications/consumer.js';
 import { startRetention } from './notifications/retention.js';
-import type { NotificationServiceDeps } from './resolvers/context.js';
+import type { NotificationServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 import { startWebhookSender } from './webhooks/sender.js';
 

@@ -7,7 +7,7 @@ import { DEFAULT_PORT, loadPriceConfig, type PriceConfig, priceConfigSchema, SER
 import * as schema from './db/schema.js';
 import { startPricePoller } from './prices/poller.js';
 import { quoteRoute } from './prices/quote-route.js';
-import type { PriceServiceDeps } from './resolvers/context.js';
+import type { PriceServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 import { CoinGeckoSource } from './sources/coingecko.js';
 import { SimulatedSource } from './sources/simulated.js';

@@ -12,7 +12,7 @@ import * as schema from './db/schema.js';
 import { MARKET_STOCK_PATH } from '../../../lib/ledger/market-stock.js';
 import { marketStockRoute } from './ledger/market-stock-route.js';
 import { postingRoute } from './ledger/posting-route.js';
-import type { UserServiceDeps } from './resolvers/context.js';
+import type { UserServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 
 export { DEFAULT_PORT, SERVICE };

@@ -6,7 +6,7 @@ import { carbonAccountAbi } from '../../../../contracts/artifacts/index.js';
 import { AppError, badInput } from '../../../../lib/errors.js';
 import { addressSchema } from '../config.js';
 import { type ChainTransactionRow, linkedWallets, walletLinkChallenges } from '../db/schema.js';
-import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 const MESSAGE_LENGTH_MAX = 2_000;
 const STATEMENT = 'Link this wallet to my EcoCoin account.';

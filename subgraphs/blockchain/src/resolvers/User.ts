@@ -1,7 +1,7 @@
 import type { Address } from 'viem';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
-import type { BlockchainServiceDeps } from './context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 export interface ChainAccountParent {
   address: Address;

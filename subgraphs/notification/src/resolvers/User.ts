@@ -1,7 +1,7 @@
 import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import { notificationsOf, unreadCountOf } from '../notifications/store.js';
-import type { NotificationServiceDeps } from './context.js';
+import type { NotificationServiceDeps } from '../deps.js';
 
 const OWNER_ONLY = 'Only the account holder sees their notifications';
 

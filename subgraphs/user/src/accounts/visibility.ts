@@ -2,7 +2,7 @@ import { isOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import { isUuid } from '../../../../lib/ids.js';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import type { UserServiceDeps } from '../resolvers/context.js';
+import type { UserServiceDeps } from '../deps.js';
 import { type UserRow, users, type WalletRow, wallets } from '../db/schema.js';
 
 

@@ -3,7 +3,7 @@ import { forbidden, unauthenticated } from '../../../../lib/errors.js';
 import { findVisibleUser } from '../accounts/visibility.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { ledgerSnapshot } from '../ledger/snapshot.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 export const queryResolvers = (deps: UserServiceDeps): QueryResolvers => ({
   async me(_parent, _args, { identity }) {

@@ -5,7 +5,7 @@ import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js'
 import { findProfile } from '../accounts/visibility.js';
 import { type UserRow, wallets } from '../db/schema.js';
 import type { UserResolvers, UserWalletArgs } from '../generated/resolvers-types.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 /**
  * Rows handed to the person who just proved they own them (register, login) before they have a token.

@@ -1,0 +1,20 @@
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type { Chain } from './chain/clients.js';
+import type { Custody } from './chain/custody.js';
+import type { KeyedLock } from './chain/keyed-lock.js';
+import type { Sender } from './chain/sender.js';
+import type { Tracker } from './chain/tracker.js';
+import type { SiweSettings } from './chain/wallet-link.js';
+import type * as schema from './db/schema.js';
+
+/** What the blockchain subgraph's code runs on, made once at start: the resolvers and the domain code take it, apart from the GraphQL context. */
+export interface BlockchainServiceDeps {
+  db: PostgresJsDatabase<typeof schema>;
+  chain: Chain;
+  sender: Sender;
+  tracker: Tracker;
+  custody: Custody;
+  /** One staking workflow per user at a time. */
+  userLocks: KeyedLock;
+  siwe: SiweSettings;
+}
