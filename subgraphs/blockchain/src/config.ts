@@ -2,6 +2,7 @@ import { type Address, getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import { parseConfig, positiveInt } from '../../../lib/config.js';
 import { serviceUrl, subgraphConfigSchema } from '../../../lib/service-config.js';
+import { defaultPortOf, type SubgraphName } from '../../../lib/subgraphs.js';
 
 /** anvil's well-known test mnemonic; refused when NODE_ENV=production. */
 export const DEV_CUSTODY_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -30,8 +31,8 @@ const contractAddressesJson = z.string().transform((text, ctx) => {
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
 
-export const SERVICE = 'blockchain';
-export const DEFAULT_PORT = 4004;
+export const SERVICE = 'blockchain' satisfies SubgraphName;
+export const DEFAULT_PORT = defaultPortOf(SERVICE);
 
 export const blockchainConfigSchema = subgraphConfigSchema(SERVICE, DEFAULT_PORT, {
   /** The user subgraph: a custodial account is opened only for a user it knows. */

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { parseConfig, positiveInt } from '../../../lib/config.js';
 import { subgraphConfigSchema } from '../../../lib/service-config.js';
+import { defaultPortOf, type SubgraphName } from '../../../lib/subgraphs.js';
 
-export const SERVICE = 'notification';
-export const DEFAULT_PORT = 4005;
+export const SERVICE = 'notification' satisfies SubgraphName;
+export const DEFAULT_PORT = defaultPortOf(SERVICE);
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
 

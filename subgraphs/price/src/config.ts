@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { parseConfig, positiveInt } from '../../../lib/config.js';
 import { subgraphConfigSchema } from '../../../lib/service-config.js';
+import { defaultPortOf, type SubgraphName } from '../../../lib/subgraphs.js';
 
 /** Calls per minute each CoinGecko plan allows, as the shortest poll interval (one call fetches both prices). */
 const POLL_INTERVAL_MIN_MS = { public: 15_000, demo: 2_000, pro: 500 } as const;
 const POLL_INTERVAL_DEFAULT_MS = { simulated: 2_000, coingecko: 60_000 } as const;
 
-export const SERVICE = 'price';
-export const DEFAULT_PORT = 4003;
+export const SERVICE = 'price' satisfies SubgraphName;
+export const DEFAULT_PORT = defaultPortOf(SERVICE);
 
 export const priceConfigSchema = subgraphConfigSchema(SERVICE, DEFAULT_PORT, {
   PRICE_SOURCE: z.enum(['simulated', 'coingecko'], { message: 'must be simulated or coingecko' }).default('simulated'),

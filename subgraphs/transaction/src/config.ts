@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { parseConfig, positiveInt } from '../../../lib/config.js';
 import { type Currency, parseAmount } from '../../../lib/money.js';
 import { serviceUrl, subgraphConfigSchema } from '../../../lib/service-config.js';
+import { defaultPortOf, type SubgraphName } from '../../../lib/subgraphs.js';
 
-export const SERVICE = 'transaction';
-export const DEFAULT_PORT = 4002;
+export const SERVICE = 'transaction' satisfies SubgraphName;
+export const DEFAULT_PORT = defaultPortOf(SERVICE);
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
 /** A positive decimal amount of `currency`, in minor units. */

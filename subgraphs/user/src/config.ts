@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { DEFAULT_PASSWORD_HASHING_LIMITS, PASSWORD_LENGTH_MIN } from '../../../lib/auth/password.js';
 import { parseConfig, positiveInt } from '../../../lib/config.js';
 import { subgraphConfigSchema } from '../../../lib/service-config.js';
+import { defaultPortOf, type SubgraphName } from '../../../lib/subgraphs.js';
 
-export const SERVICE = 'user';
-export const DEFAULT_PORT = 4001;
+export const SERVICE = 'user' satisfies SubgraphName;
+export const DEFAULT_PORT = defaultPortOf(SERVICE);
 
 export const userConfigSchema = subgraphConfigSchema(SERVICE, DEFAULT_PORT, {
   ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
