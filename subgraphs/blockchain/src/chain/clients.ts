@@ -4,7 +4,7 @@ import { AppError } from '../../../../lib/errors.js';
 import type { Logger } from '../../../../lib/log.js';
 import type { BlockchainConfig } from '../config.js';
 import { fromChain } from './errors.js';
-import { rpcTransport } from './transport.js';
+import { rpcTransport } from '../../../../lib/chain/rpc-transport.js';
 
 /** The platform's operator: mints in development, funds gas, holds the MINTER and REGISTRAR roles. */
 export const OPERATOR_ADDRESS_INDEX = 0;
