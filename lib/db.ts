@@ -1,7 +1,12 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { backoffDelayMs } from './backoff.js';
+
+/** A drizzle database or transaction: shared tables (the outbox, advisory locks) are written through whichever holds the change. */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's schema generics differ per service; only the shared tables are used here.
+export type SqlExecutor = PgDatabase<PgQueryResultHKT, any, any>;
 
 /** Pool and time-out limits, set at the call site so no library default decides them. */
 export interface DatabaseLimits {

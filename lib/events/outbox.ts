@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
+import type { SqlExecutor } from '../db.js';
 import type { Logger } from '../log.js';
 import { currentRequestId } from '../request-id.js';
 import { startPeriodic } from '../server/periodic.js';
@@ -9,9 +9,7 @@ import type { Envelope } from './envelope.js';
 import { outbox, processedEvents } from './tables.js';
 import type { EventTransport } from './transport.js';
 
-/** A drizzle database or transaction: the outbox is written through whichever holds the change. */
-// biome-ignore lint/suspicious/noExplicitAny: drizzle's schema generics differ per service; only the shared tables are used here.
-export type SqlExecutor = PgDatabase<PgQueryResultHKT, any, any>;
+export type { SqlExecutor };
 
 export const OUTBOX_CHANNEL = 'ecocoin_outbox';
 

@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Backoff, backoffDelayMs } from '../backoff.js';
-import type { SqlExecutor } from '../events/outbox.js';
+import type { SqlExecutor } from '../db.js';
 import type { Logger } from '../log.js';
-import type { BackgroundTask } from './service.js';
 
 export interface PeriodicOptions<Result> {
   /** Named in the warning a failed pass logs. */
@@ -22,7 +21,8 @@ export interface PeriodicOptions<Result> {
   retry?: Backoff;
 }
 
-export interface PeriodicTask<Result> extends BackgroundTask {
+/** A BackgroundTask (lib/server/service.ts) that can also be run or woken at once. */
+export interface PeriodicTask<Result> {
   /** One pass now, after any pass under way (tests, and callers that need the effect at once). */
   runOnce(): Promise<Result>;
   /**
@@ -30,6 +30,8 @@ export interface PeriodicTask<Result> extends BackgroundTask {
    * way when one is running, so that work committed during a pass is not left for the interval.
    */
   wake(): void;
+  /** Waits for the pass under way; no pass starts after. */
+  stop(): Promise<void>;
 }
 
 /**
