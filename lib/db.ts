@@ -1,6 +1,12 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { backoffDelayMs } from './backoff.js';
+
+/** A drizzle database or transaction: shared tables (the outbox, advisory locks) are written through whichever holds the change. */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's schema generics differ per service; only the shared tables are used here.
+export type SqlExecutor = PgDatabase<PgQueryResultHKT, any, any>;
 
 /** Pool and time-out limits, set at the call site so no library default decides them. */
 export interface DatabaseLimits {
@@ -44,7 +50,8 @@ export function connectDatabase<Schema extends Record<string, unknown>>(
     idle_timeout: limits.idleTimeoutSeconds,
     onnotice: () => {},
     // Doubling from 0.1 s, with jitter so that every pool does not knock at once when the server comes back.
-    backoff: (attempts: number) => Math.min(0.1 * 2 ** attempts, limits.reconnectDelayMaxSeconds) * (0.5 + Math.random() / 2),
+    // postgres.js counts in seconds.
+    backoff: (attempts: number) => backoffDelayMs(attempts, { baseMs: 100, maxMs: limits.reconnectDelayMaxSeconds * 1000, jitter: 0.5 }) / 1000,
     connection: {
       statement_timeout: limits.statementTimeoutMs,
       idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,

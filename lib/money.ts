@@ -17,10 +17,6 @@ const DECIMAL_PATTERN = /^(0|[1-9]\d*)(\.\d+)?$/;
 const SIGNED_DECIMAL_PATTERN = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 const AMOUNT_TEXT_LENGTH_MAX = 80;
 
-export function isCurrency(value: unknown): value is Currency {
-  return typeof value === 'string' && (CURRENCIES as readonly string[]).includes(value);
-}
-
 /**
  * "12.50" USD → 1250n. Refuses exponents, signs, spaces, more decimals than the currency has, zero
  * (amounts users send are always positive) and anything above AMOUNT_MINOR_MAX.

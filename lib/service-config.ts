@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { commonConfigShape, port, positiveInt, withSecrets } from './config.js';
 
+type SubgraphConfigShape = ReturnType<typeof subgraphConfigShape>;
+interface SecretSettings {
+  NODE_ENV: string;
+  JWT_SECRET?: string | undefined;
+  GATEWAY_SECRET?: string | undefined;
+}
+
 /** The settings every subgraph process has: the common ones plus its port and its own database. */
 const subgraphConfigShape = (service: string, defaultPort: number) => ({
   ...commonConfigShape,
@@ -12,9 +19,14 @@ const subgraphConfigShape = (service: string, defaultPort: number) => ({
   DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(15_000),
 });
 
-/** A subgraph's configuration schema; a service with settings of its own adds them with `.and(z.object({…}))`. */
-export function subgraphConfigSchema(service: string, defaultPort: number) {
-  return z.object(subgraphConfigShape(service, defaultPort)).transform(withSecrets);
+/**
+ * A subgraph's configuration schema: the shared settings and the service's own (`settings`) in one object, so that
+ * its refinements see NODE_ENV and the rest without declaring them again, with the secrets filled in.
+ */
+export function subgraphConfigSchema<Settings extends z.ZodRawShape = Record<never, never>>(service: string, defaultPort: number, settings?: Settings) {
+  type Parsed = z.output<z.ZodObject<SubgraphConfigShape & Settings>> & SecretSettings;
+  const shape = { ...subgraphConfigShape(service, defaultPort), ...settings } as SubgraphConfigShape & Settings;
+  return z.object(shape).transform((config, ctx) => withSecrets(config as Parsed, ctx));
 }
 
 export type SubgraphConfig = z.infer<ReturnType<typeof subgraphConfigSchema>>;

@@ -5,6 +5,7 @@ import { Supergraph } from '@apollo/federation-internals';
 import { generate } from '@graphql-codegen/cli';
 import type { Types } from '@graphql-codegen/plugin-helpers';
 import { printSchema } from 'graphql';
+import { SUBGRAPH_NAMES, type SubgraphName, schemaFileOf } from '../lib/subgraphs.js';
 import { SUPERGRAPH_PATH } from './compose.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +36,7 @@ const RESOLVER_SCALARS = {
 };
 
 /** Per subgraph: the row or view type each GraphQL type's resolvers receive as their parent, relative to src/generated/. */
-const SUBGRAPH_MAPPERS: Record<string, Record<string, string>> = {
+const SUBGRAPH_MAPPERS: Record<SubgraphName, Record<string, string>> = {
   user: {
     User: '../db/schema.js#UserRow',
     Wallet: '../db/schema.js#WalletRow',
@@ -93,9 +94,10 @@ function codegenConfig(apiSchema: string): Types.Config & { cwd: string } {
       },
     },
   };
-  for (const [subgraph, mappers] of Object.entries(SUBGRAPH_MAPPERS)) {
+  for (const subgraph of SUBGRAPH_NAMES) {
+    const mappers = SUBGRAPH_MAPPERS[subgraph];
     generates[resolverTypesPath(subgraph)] = {
-      schema: resolve(root, `schema/${subgraph}.graphql`),
+      schema: resolve(root, schemaFileOf(subgraph)),
       plugins: ['typescript', 'typescript-resolvers'],
       config: {
         federation: true,

@@ -17,7 +17,7 @@ import { type HDAccount, mnemonicToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { type AnvilNode, startAnvil } from '../../scripts/infra/anvil.js';
-import { rpcTransport } from '../../subgraphs/blockchain/src/chain/transport.js';
+import { rpcTransport } from '../../lib/chain/rpc-transport.js';
 import {
   carbonAccountAbi,
   carbonPaymentAbi,

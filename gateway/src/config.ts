@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { commonConfigShape, port, positiveInt, withSecrets } from '../../lib/config.js';
 import { rateLimitConfigShape } from './rate-limit-config.js';
 
-export const SUBGRAPHS = ['user', 'transaction', 'price', 'blockchain', 'notification'] as const;
-export type SubgraphName = (typeof SUBGRAPHS)[number];
+import type { SubgraphName } from '../../lib/subgraphs.js';
+
+export type { SubgraphName };
 
 const subgraphUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).optional();
 

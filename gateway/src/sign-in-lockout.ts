@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { backoffDelayMs } from '../../lib/backoff.js';
 import { rateLimited, type RateLimitStore, type SharedLimiter } from './rate-limit-store.js';
 
 export interface SignInLimits {
@@ -49,7 +50,7 @@ export function createSignInLockout(store: RateLimitStore, limits: SignInLimits)
 
   async function lockOut(subject: Subject): Promise<void> {
     const { consumedPoints } = await subject.lockouts.penalty(subject.key, 1);
-    const seconds = Math.min(limits.lockoutSeconds * 2 ** Math.min(consumedPoints - 1, 30), limits.lockoutMaxSeconds);
+    const seconds = backoffDelayMs(consumedPoints - 1, { baseMs: limits.lockoutSeconds * 1000, maxMs: limits.lockoutMaxSeconds * 1000 }) / 1000;
     // A block stores failuresMax + 1 points until it ends, which is what `lockedFor` looks for.
     await subject.failures.block(subject.key, seconds);
   }

@@ -1,3 +1,4 @@
+import { backoffDelayMs } from '../backoff.js';
 import { runWithRequestId } from '../request-id.js';
 import type { Envelope, Topic } from './envelope.js';
 import type { EventMetadata, EventTransport, SubscribeOptions, Subscription } from './transport.js';
@@ -5,6 +6,8 @@ import type { EventMetadata, EventTransport, SubscribeOptions, Subscription } fr
 /** Envelopes kept for groups that subscribe `fromBeginning` later in the same process. */
 const HISTORY_LENGTH_MAX = 10_000;
 const REDELIVERY_DELAY_MAX_MS = 5_000;
+/** The wait before the first redelivery; it doubles per failure up to the maximum. */
+const REDELIVERY_DELAY_BASE_MS = 20;
 
 interface Delivery {
   envelope: Envelope;
@@ -40,7 +43,7 @@ export function createMemoryTransport(): EventTransport {
         failures = 0;
       } catch {
         failures += 1;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(REDELIVERY_DELAY_MAX_MS, 10 * 2 ** failures)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(failures - 1, { baseMs: REDELIVERY_DELAY_BASE_MS, maxMs: REDELIVERY_DELAY_MAX_MS })));
       }
     }
     member.draining = false;

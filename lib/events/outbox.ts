@@ -1,16 +1,15 @@
 import { sql } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
+import type { SqlExecutor } from '../db.js';
 import type { Logger } from '../log.js';
 import { currentRequestId } from '../request-id.js';
+import { startPeriodic } from '../server/periodic.js';
 import { checkProducedEvent, type ProducedEvent } from './contracts/index.js';
 import type { Envelope } from './envelope.js';
 import { outbox, processedEvents } from './tables.js';
 import type { EventTransport } from './transport.js';
 
-/** A drizzle database or transaction: the outbox is written through whichever holds the change. */
-// biome-ignore lint/suspicious/noExplicitAny: drizzle's schema generics differ per service; only the shared tables are used here.
-export type SqlExecutor = PgDatabase<PgQueryResultHKT, any, any>;
+export type { SqlExecutor };
 
 export const OUTBOX_CHANNEL = 'ecocoin_outbox';
 
@@ -64,6 +63,9 @@ export interface OutboxRelay {
 }
 
 const RELAY_LOCK = 'ecocoin.outbox.relay';
+/** The relay's first retry after a failed pass; it doubles per failure up to `retryDelayMaxMs`. */
+const RELAY_RETRY_DELAY_BASE_MS = 200;
+const PRUNE_INTERVAL_MS = 60_000;
 const RETENTION_DELETE_MAX = 1000;
 /**
  * How long a consumer remembers an applied event id. Far beyond any redelivery: Kafka keeps messages 7 days by
@@ -99,12 +101,6 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const retryDelayMaxMs = options.retryDelayMaxMs ?? 30_000;
   const retentionHours = options.retentionHours ?? 24;
-
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  let wakeAgain = false;
-  let failures = 0;
-  let timer: NodeJS.Timeout | null = null;
 
   /**
    * One pass: returns how many rows were published, or -1 when another relay holds the lock. `waitForLock`
@@ -142,56 +138,27 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     }
   }
 
-  function schedule(delayMs: number) {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(wake, delayMs);
-    timer.unref();
-  }
-
-  function wake(): Promise<void> {
-    if (stopped) return Promise.resolve();
-    if (running) {
-      wakeAgain = true;
-      return running;
-    }
-    running = (async () => {
-      try {
-        do {
-          wakeAgain = false;
-          await runUntilEmpty();
-        } while (wakeAgain && !stopped);
-        failures = 0;
-        schedule(pollIntervalMs);
-      } catch (error) {
-        failures += 1;
-        const delayMs = Math.min(retryDelayMaxMs, 100 * 2 ** Math.min(failures, 12));
-        log.warn({ err: error, failures, retryInMs: delayMs }, 'outbox relay could not publish; will retry');
-        schedule(delayMs);
-      } finally {
-        running = null;
-      }
-    })();
-    return running;
-  }
-
-  const listener = await db.listen(OUTBOX_CHANNEL, () => void wake());
-  const pruneTimer = setInterval(() => void pruneSent().catch((error) => log.warn({ err: error }, 'outbox prune failed')), 60_000);
-  pruneTimer.unref();
-  void wake();
+  // Listening before the first pass, so that nothing committed between that pass and the LISTEN waits for the poll.
+  const listener = await db.listen(OUTBOX_CHANNEL, () => relay.wake());
+  const relay = startPeriodic({
+    what: 'outbox relay',
+    intervalMs: pollIntervalMs,
+    firstDelayMs: 0,
+    log,
+    pass: () => runUntilEmpty(),
+    retry: { baseMs: RELAY_RETRY_DELAY_BASE_MS, maxMs: retryDelayMaxMs },
+  });
+  const prune = startPeriodic({ what: 'outbox prune', intervalMs: PRUNE_INTERVAL_MS, log, pass: pruneSent });
 
   return {
     async drain() {
-      await running;
+      await relay.runOnce().catch(() => {});
       await runUntilEmpty(true);
     },
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      clearInterval(pruneTimer);
+      await Promise.all([relay.stop(), prune.stop()]);
       // On Ctrl-C the terminal signals PostgreSQL too, so its connection may be gone already; nothing is lost by that.
       await listener.unlisten().catch(() => {});
-      await running?.catch(() => {});
       // A last pass for events committed by the requests that finished during shutdown (unless another relay holds
       // the lock: it publishes them). What this cannot publish stays in the outbox for the next start.
       await runUntilEmpty().catch((error: unknown) => log.warn({ err: error }, 'outbox relay could not publish before stopping; the events stay in the outbox'));

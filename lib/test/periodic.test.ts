@@ -52,3 +52,37 @@ describe('an exclusive periodic task', () => {
     await Promise.all([first.stop(), second.stop()]);
   });
 });
+
+describe('waking a periodic task', () => {
+  it('runs a pass at once instead of at the interval, and once more after a pass that was under way', async () => {
+    const passes: number[] = [];
+    let release!: () => void;
+    let passStarted!: () => void;
+    let started = new Promise<void>((resolve) => {
+      passStarted = resolve;
+    });
+    const task = startPeriodic({
+      what: 'woken task',
+      intervalMs: 3_600_000,
+      log: silentLogger,
+      pass: async () => {
+        passes.push(passes.length + 1);
+        passStarted();
+        if (passes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    task.wake();
+    await started;
+    started = new Promise<void>((resolve) => {
+      passStarted = resolve;
+    });
+    // Woken twice during the first pass: one more pass follows it, not two.
+    task.wake();
+    task.wake();
+    release();
+    await started;
+    await task.runOnce();
+    expect(passes).toEqual([1, 2, 3]);
+    await task.stop();
+  });
+});

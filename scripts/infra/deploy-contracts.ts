@@ -11,7 +11,7 @@ import {
   carbonTokenAbi,
   carbonTokenBytecode,
 } from '../../contracts/artifacts/index.js';
-import { rpcTransport } from '../../subgraphs/blockchain/src/chain/transport.js';
+import { rpcTransport } from '../../lib/chain/rpc-transport.js';
 
 /** anvil's well-known test mnemonic: development and tests only. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';

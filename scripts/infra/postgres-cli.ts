@@ -4,13 +4,13 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SUBGRAPHS } from '../../gateway/src/config.js';
+import { SUBGRAPH_NAMES } from '../../lib/subgraphs.js';
 import { startEmbeddedPostgres } from './postgres.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const port = Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54320);
 const server = await startEmbeddedPostgres({ dataDir: resolve(process.env.DATA_DIR ?? resolve(root, '.data'), 'postgres'), port, persistent: true });
-const databases = [...SUBGRAPHS.map((service) => `${service}_service_db`), 'gateway_db'];
+const databases = [...SUBGRAPH_NAMES.map((service) => `${service}_service_db`), 'gateway_db'];
 for (const database of databases) await server.createDatabaseIfMissing(database);
 process.stdout.write(`PostgreSQL on 127.0.0.1:${port}; databases: ${databases.join(', ')}\nPress Ctrl-C to stop.\n`);
 const stop = () => void server.stop().then(() => process.exit(0));

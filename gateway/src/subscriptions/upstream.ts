@@ -2,6 +2,7 @@ import { type Client, createClient, type FormattedExecutionResult } from 'graphq
 import WebSocket from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
 import { INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from '../../../lib/auth/internal-credential.js';
+import { type Backoff, backoffDelayMs } from '../../../lib/backoff.js';
 import { AppError } from '../../../lib/errors.js';
 import { createPushQueue, type PushQueue } from '../../../lib/events/push-queue.js';
 
@@ -9,6 +10,12 @@ export type Event = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
 /** Events one subscriber may have waiting; a subscriber that falls this far behind is ended, not allowed to grow memory. */
 export const SUBSCRIBER_QUEUE_LENGTH_MAX = 100;
+
+/**
+ * The wait before each reconnect to a subgraph: about a second first, doubling, at most 30 s, half of it drawn at
+ * random so that the gateway's upstreams do not all knock at once when a subgraph comes back.
+ */
+const UPSTREAM_RECONNECT_BACKOFF: Backoff = { baseMs: 2_000, maxMs: 30_000, jitter: 0.5 };
 
 interface Shared {
   subscribers: Set<PushQueue<Event>>;
@@ -28,7 +35,7 @@ export class Upstreams {
   constructor(
     private readonly subgraphUrls: Record<string, string>,
     private readonly credential: InternalCredential,
-    /** Reconnects of a lost upstream connection (graphql-ws waits a growing, random time between them). */
+    /** Reconnects of a lost upstream connection, UPSTREAM_RECONNECT_BACKOFF apart. */
     private readonly retryAttempts: number,
   ) {}
 
@@ -53,6 +60,7 @@ export class Upstreams {
       lazyCloseTimeout: 1_000,
       retryAttempts: this.retryAttempts,
       shouldRetry: () => true,
+      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoffDelayMs(retries, UPSTREAM_RECONNECT_BACKOFF))),
       connectionParams: async () => ({ [INTERNAL_CREDENTIAL_HEADER]: await this.credential.mint({ kind: 'gateway', identity }) }),
     });
     this.#clients.set(clientKey, { client, users: 1 });

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
 import { withdrawalAddressCheckCall } from '../../../lib/chain/withdrawal-address.js';
-import { parseConfig } from '../../../lib/config.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { routeKey } from '../../../lib/internal-contract.js';
 import { InternalClient } from '../../../lib/internal-client.js';
@@ -16,15 +15,15 @@ import { startDepositSweeper } from './chain/deposits.js';
 import { queueRetirement, startRetirementRecorder } from './chain/retirements.js';
 import { startTracker } from './chain/tracker.js';
 import { withdrawalAddressCheckRoute, withdrawalRoute } from './chain/withdrawals.js';
-import { type BlockchainConfig, blockchainConfigSchema } from './config.js';
+import { type BlockchainConfig, blockchainConfigSchema, DEFAULT_PORT, loadBlockchainConfig, SERVICE } from './config.js';
 import * as schema from './db/schema.js';
 import { startIndexer } from './indexer/indexer.js';
-import type { BlockchainServiceDeps } from './resolvers/context.js';
+import type { BlockchainServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 
-export const SERVICE = 'blockchain';
-export const DEFAULT_PORT = 4004;
-export const configSchema = blockchainConfigSchema(DEFAULT_PORT);
+export { DEFAULT_PORT, SERVICE };
+/** What the registry and the deployment checks parse an environment with. */
+export const configSchema = blockchainConfigSchema;
 export const typeDefs = readTypeDefs(new URL('../../../schema/blockchain.graphql', import.meta.url));
 
 /** Migrates, connects to the Ethereum node, starts the receipt tracker and the indexer, and serves the blockchain subgraph. */
@@ -38,13 +37,13 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
       async setup(runtime) {
         const chain = createChain(config, runtime.log);
         const sender = new Sender(chain, runtime.db);
-        const users = new InternalClient(config.userServiceUrl, runtime.credential, { kind: 'service', service: SERVICE }, config.internalTimeoutMs, runtime.log);
+        const users = new InternalClient(config.USER_SERVICE_URL, runtime.credential, { kind: 'service', service: SERVICE }, config.INTERNAL_TIMEOUT_MS, runtime.log);
         const checkUser = async (userId: string) => {
           await users.call(userLookupCall, { id: userId });
         };
-        const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.gasFundingEth, checkUser });
-        const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.trackerPollIntervalMs });
-        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, userLocks: new KeyedLock(), siwe: config.siwe };
+        const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.CUSTODY_GAS_FUNDING_ETH, checkUser });
+        const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.TRACKER_POLL_INTERVAL_MS });
+        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, userLocks: new KeyedLock(), siwe: { domain: config.SIWE_DOMAIN, uri: config.SIWE_URI, challengeTtlSeconds: config.SIWE_CHALLENGE_TTL_SECONDS } };
         const retirements = await startDurableConsumer({
           transport: runtime.transport,
           db: runtime.db,
@@ -56,13 +55,13 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
         });
         const tasks: BackgroundTask[] = [
           { stop: () => retirements.close() },
-          startRetirementRecorder(deps, { intervalMs: config.chainWorkIntervalMs }),
-          startDepositSweeper(deps, { intervalMs: config.chainWorkIntervalMs }),
+          startRetirementRecorder(deps, { intervalMs: config.CHAIN_WORK_INTERVAL_MS }),
+          startDepositSweeper(deps, { intervalMs: config.CHAIN_WORK_INTERVAL_MS }),
           tracker,
         ];
-        if (config.indexerEnabled) {
+        if (config.INDEXER_ENABLED) {
           tasks.push(
-            startIndexer({ chain, db: runtime.db, custody, blockRange: config.indexerBlockRange, startBlock: BigInt(config.indexerStartBlock), pollIntervalMs: config.indexerPollIntervalMs }),
+            startIndexer({ chain, db: runtime.db, custody, blockRange: config.INDEXER_BLOCK_RANGE, startBlock: BigInt(config.INDEXER_START_BLOCK), pollIntervalMs: config.INDEXER_POLL_INTERVAL_MS }),
           );
         }
         const internalRoutes = { [`POST ${WITHDRAWAL_PATH}`]: withdrawalRoute(deps), [routeKey(withdrawalAddressCheckCall)]: withdrawalAddressCheckRoute(deps) };
@@ -75,4 +74,4 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
 }
 
 /** Parses the environment (naming any wrong variable) and starts. */
-export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(loadBlockchainConfig(env), options);

@@ -14,17 +14,17 @@ const parse = (env: Record<string, string>) => parseConfig(configSchema, { CONTR
 describe('blockchain configuration', () => {
   it('defaults to a local node, one confirmation and the anvil mnemonic outside production', () => {
     const config = parse({});
-    expect(config.rpcUrl).toBe('http://127.0.0.1:8545');
-    expect(config.confirmationsMin).toBe(1);
-    expect(config.contracts).toEqual(ADDRESSES);
-    expect(config.gasFundingEth).toBe('1');
-    expect(config.mnemonic.reveal()).toContain('junk');
+    expect(config.ETH_RPC_URL).toBe('http://127.0.0.1:8545');
+    expect(config.CONFIRMATIONS).toBe(1);
+    expect(config.CONTRACT_ADDRESSES).toEqual(ADDRESSES);
+    expect(config.CUSTODY_GAS_FUNDING_ETH).toBe('1');
+    expect(config.CUSTODY_MNEMONIC.reveal()).toContain('junk');
   });
 
   it('names a bad user service URL or work interval', () => {
     expect(() => parse({ USER_SERVICE_URL: 'user:4001' })).toThrow(/USER_SERVICE_URL: must be an http\(s\):\/\/ URL/);
     expect(() => parse({ CHAIN_WORK_INTERVAL_MS: '0' })).toThrow(/CHAIN_WORK_INTERVAL_MS/);
-    expect(parse({ USER_SERVICE_URL: 'http://user:4001', CHAIN_WORK_INTERVAL_MS: '250' })).toMatchObject({ userServiceUrl: 'http://user:4001', chainWorkIntervalMs: 250 });
+    expect(parse({ USER_SERVICE_URL: 'http://user:4001', CHAIN_WORK_INTERVAL_MS: '250' })).toMatchObject({ USER_SERVICE_URL: 'http://user:4001', CHAIN_WORK_INTERVAL_MS: 250 });
   });
 
   it('never prints the mnemonic when the config is logged or serialised', () => {
@@ -37,12 +37,12 @@ describe('blockchain configuration', () => {
     const secrets = { JWT_SECRET: 'Caa++U4qXnoX8Io8Y4lXAPeZLi5h4n0hzMQvlKuQ6qI=', GATEWAY_SECRET: 'ewF1pwQn37or0ogHKYQ0WHpM3EqMTMUeSxGd0rNvpdg=', NODE_ENV: 'production' };
     expect(() => parse(secrets)).toThrow(/CUSTODY_MNEMONIC: is required when NODE_ENV=production/);
     expect(() => parse({ ...secrets, CUSTODY_MNEMONIC: 'test test test test test test test test test test test junk' })).toThrow(/CUSTODY_MNEMONIC: must not be the public/);
-    expect(parse({ ...secrets, CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow' }).gasFundingEth).toBe('0');
+    expect(parse({ ...secrets, CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow' }).CUSTODY_GAS_FUNDING_ETH).toBe('0');
   });
 
   it('takes the addresses as separate variables too, and names the one with a bad checksum', () => {
     const separate = { TOKEN_ADDRESS: ADDRESSES.token, ACCOUNT_ADDRESS: ADDRESSES.account, PAYMENT_ADDRESS: ADDRESSES.payment, STAKING_ADDRESS: ADDRESSES.staking };
-    expect(parseConfig(configSchema, separate).contracts).toEqual(ADDRESSES);
+    expect(parseConfig(configSchema, separate).CONTRACT_ADDRESSES).toEqual(ADDRESSES);
     const badChecksum = ADDRESSES.token.replace('aFe', 'afE').replace('5Fb', '5fB');
     expect(() => parseConfig(configSchema, { ...separate, TOKEN_ADDRESS: badChecksum })).toThrow(/TOKEN_ADDRESS: must be a 0x address with a valid EIP-55 checksum/);
     expect(() => parseConfig(configSchema, { ...separate, STAKING_ADDRESS: undefined as unknown as string })).toThrow(/STAKING_ADDRESS/);

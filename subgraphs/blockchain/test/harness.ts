@@ -149,7 +149,7 @@ export async function startParts(options: { rpcUrl: string; contracts: ContractA
   const chain = createChain(config, silentLogger);
   const sender = new Sender(chain, connection.db);
   // The parts alone, without the user subgraph: every user id counts as known (the service tests check the lookup).
-  const custody = createCustody({ chain, db: connection.db, sender, gasFundingEth: config.gasFundingEth, checkUser: async () => {} });
+  const custody = createCustody({ chain, db: connection.db, sender, gasFundingEth: config.CUSTODY_GAS_FUNDING_ETH, checkUser: async () => {} });
   return {
     config,
     chain,

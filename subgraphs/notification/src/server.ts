@@ -1,19 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../../lib/config.js';
 import { startLiveFeed } from '../../../lib/events/live-feed.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
-import { type NotificationConfig, notificationConfigSchema } from './config.js';
+import { DEFAULT_PORT, loadNotificationConfig, type NotificationConfig, notificationConfigSchema, SERVICE } from './config.js';
 import * as schema from './db/schema.js';
 import { startNotificationConsumer } from './notifications/consumer.js';
 import { startRetention } from './notifications/retention.js';
-import type { NotificationServiceDeps } from './resolvers/context.js';
+import type { NotificationServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 import { startWebhookSender } from './webhooks/sender.js';
 
-export const SERVICE = 'notification';
-export const DEFAULT_PORT = 4005;
-export const configSchema = notificationConfigSchema(DEFAULT_PORT);
+export { DEFAULT_PORT, SERVICE };
+/** What the registry and the deployment checks parse an environment with. */
+export const configSchema = notificationConfigSchema;
 export const typeDefs = readTypeDefs(new URL('../../../schema/notification.graphql', import.meta.url));
 
 /**
@@ -44,10 +43,10 @@ export function start(config: NotificationConfig, options: StartOptions = {}): P
           retryDelayMaxMs: config.WEBHOOK_RETRY_DELAY_MAX_MS,
           pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS,
           batchSizeMax: config.WEBHOOK_BATCH_SIZE,
-          allowPrivateNetwork: config.webhookPrivateNetworkAllowed,
+          allowPrivateNetwork: config.WEBHOOK_ALLOW_PRIVATE_NETWORK,
         });
         const retention = startRetention({ db: runtime.db, log: runtime.log, retentionDays: config.NOTIFICATION_RETENTION_DAYS });
-        const deps: NotificationServiceDeps = { db: runtime.db, feed, webhookPrivateNetworkAllowed: config.webhookPrivateNetworkAllowed };
+        const deps: NotificationServiceDeps = { db: runtime.db, feed, webhookPrivateNetworkAllowed: config.WEBHOOK_ALLOW_PRIVATE_NETWORK };
         // Stopped in this order after the server drains: no new notifications, then no more sending.
         return { resolvers: createResolvers(deps), tasks: [consumer, sender, retention, feed] };
       },
@@ -58,4 +57,4 @@ export function start(config: NotificationConfig, options: StartOptions = {}): P
 }
 
 /** Parses the environment (naming any wrong variable) and starts. */
-export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(loadNotificationConfig(env), options);

@@ -13,9 +13,9 @@ describe('notification service configuration', () => {
   });
 
   it('lets webhooks reach private networks outside production only, unless set', () => {
-    expect(parseConfig(configSchema, {}).webhookPrivateNetworkAllowed).toBe(true);
-    expect(parseConfig(configSchema, PRODUCTION_SECRETS).webhookPrivateNetworkAllowed).toBe(false);
-    expect(parseConfig(configSchema, { ...PRODUCTION_SECRETS, WEBHOOK_ALLOW_PRIVATE_NETWORK: 'true' }).webhookPrivateNetworkAllowed).toBe(true);
+    expect(parseConfig(configSchema, {}).WEBHOOK_ALLOW_PRIVATE_NETWORK).toBe(true);
+    expect(parseConfig(configSchema, PRODUCTION_SECRETS).WEBHOOK_ALLOW_PRIVATE_NETWORK).toBe(false);
+    expect(parseConfig(configSchema, { ...PRODUCTION_SECRETS, WEBHOOK_ALLOW_PRIVATE_NETWORK: 'true' }).WEBHOOK_ALLOW_PRIVATE_NETWORK).toBe(true);
   });
 
   it('names the variable that is wrong', () => {

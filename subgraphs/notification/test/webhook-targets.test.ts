@@ -41,7 +41,8 @@ describe('where a webhook may point', () => {
 describe('delivery timing and signing', () => {
   it('doubles the retry delay after each failure, up to the maximum, with at most 20 % jitter', () => {
     expect([1, 2, 3, 4, 5].map((failures) => retryDelayMs(failures, 1000, 5000, () => 0))).toEqual([1000, 2000, 4000, 5000, 5000]);
-    expect(retryDelayMs(1, 1000, 5000, () => 1)).toBe(1200);
+    expect(retryDelayMs(1, 1000, 5000, () => 1)).toBe(800);
+    expect(retryDelayMs(5, 1000, 5000, () => 0.5)).toBe(4500);
   });
 
   it('signs "<timestamp>.<body>" with HMAC-SHA256', () => {

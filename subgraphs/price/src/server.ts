@@ -1,23 +1,22 @@
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../../lib/config.js';
 import { startLiveFeed } from '../../../lib/events/live-feed.js';
 import { QUOTE_PATH } from '../../../lib/pricing/quote.js';
 import { readTypeDefs, type ServiceRuntime, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
-import { type PriceConfig, priceConfigSchema } from './config.js';
+import { DEFAULT_PORT, loadPriceConfig, type PriceConfig, priceConfigSchema, SERVICE } from './config.js';
 import * as schema from './db/schema.js';
 import { startPricePoller } from './prices/poller.js';
 import { quoteRoute } from './prices/quote-route.js';
-import type { PriceServiceDeps } from './resolvers/context.js';
+import type { PriceServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 import { CoinGeckoSource } from './sources/coingecko.js';
 import { SimulatedSource } from './sources/simulated.js';
 import { PRICE_SYMBOLS, type PriceSource, type PriceSymbol } from './sources/source.js';
 import { latestPrice } from './prices/store.js';
 
-export const SERVICE = 'price';
-export const DEFAULT_PORT = 4003;
-export const configSchema = priceConfigSchema(DEFAULT_PORT);
+export { DEFAULT_PORT, SERVICE };
+/** What the registry and the deployment checks parse an environment with. */
+export const configSchema = priceConfigSchema;
 export const typeDefs = readTypeDefs(new URL('../../../schema/price.graphql', import.meta.url));
 
 async function createSource(config: PriceConfig, runtime: ServiceRuntime<typeof schema>): Promise<PriceSource> {
@@ -55,7 +54,7 @@ export function start(config: PriceConfig, options: StartOptions = {}): Promise<
           db: runtime.db,
           source: await createSource(config, runtime),
           log: runtime.log,
-          intervalMs: config.pollIntervalMs,
+          intervalMs: config.PRICE_POLL_INTERVAL_MS,
           backfillDays: config.PRICE_BACKFILL_DAYS,
           retentionDays: config.PRICE_RETENTION_DAYS,
         });
@@ -74,4 +73,4 @@ export function start(config: PriceConfig, options: StartOptions = {}): Promise<
 }
 
 /** Parses the environment (naming any wrong variable) and starts. */
-export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(loadPriceConfig(env), options);

@@ -1,20 +1,19 @@
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../../lib/config.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { startLiveFeed } from '../../../lib/events/live-feed.js';
 import { InternalClient } from '../../../lib/internal-client.js';
 import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../lib/server/service.js';
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
-import { type TransactionConfig, transactionConfigSchema } from './config.js';
+import { DEFAULT_PORT, loadTransactionConfig, SERVICE, type TransactionConfig, transactionConfigSchema } from './config.js';
 import * as schema from './db/schema.js';
 import { TRANSACTION_FEED_TOPICS, type TransactionServiceDeps } from './resolvers/context.js';
 import { createResolvers } from './resolvers/index.js';
 import { startRecovery } from './workflows/recovery.js';
 import { creditChainDeposit } from './workflows/withdrawal.js';
 
-export const SERVICE = 'transaction';
-export const DEFAULT_PORT = 4002;
-export const configSchema = transactionConfigSchema(DEFAULT_PORT);
+export { DEFAULT_PORT, SERVICE };
+/** What the registry and the deployment checks parse an environment with. */
+export const configSchema = transactionConfigSchema;
 export const typeDefs = readTypeDefs(new URL('../../../schema/transaction.graphql', import.meta.url));
 
 /** Faucet caps per deposit: enough to try everything, too little to matter if left on by mistake. */
@@ -41,7 +40,7 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           internalSecret: config.GATEWAY_SECRET,
           quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
           faucet: {
-            enabled: config.faucetEnabled,
+            enabled: config.DEV_FAUCET,
             depositMaxMinor: FAUCET_DEPOSIT_MAX_MINOR,
             dailyMaxMinor: { USD: config.DEV_FAUCET_DAILY_MAX_USD, ETH: config.DEV_FAUCET_DAILY_MAX_ETH },
           },
@@ -66,4 +65,4 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
 }
 
 /** Parses the environment (naming any wrong variable) and starts. */
-export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(parseConfig(configSchema, env), options);
+export const startFromEnv = (env: Record<string, string | undefined>, options?: StartOptions) => start(loadTransactionConfig(env), options);

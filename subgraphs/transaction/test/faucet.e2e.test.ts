@@ -36,9 +36,9 @@ async function ledgerSnapshot(): Promise<unknown> {
 
 describe('the development faucet', () => {
   it('is on in development only, unless set', () => {
-    expect(parseConfig(configSchema, { NODE_ENV: 'development' }).faucetEnabled).toBe(true);
-    expect(parseConfig(configSchema, { NODE_ENV: 'production', JWT_SECRET: 'Caa++U4qXnoX8Io8Y4lXAPeZLi5h4n0hzMQvlKuQ6qI=', GATEWAY_SECRET: 'ewF1pwQn37or0ogHKYQ0WHpM3EqMTMUeSxGd0rNvpdg=' }).faucetEnabled).toBe(false);
-    expect(parseConfig(configSchema, { NODE_ENV: 'test', DEV_FAUCET: 'true' }).faucetEnabled).toBe(true);
+    expect(parseConfig(configSchema, { NODE_ENV: 'development' }).DEV_FAUCET).toBe(true);
+    expect(parseConfig(configSchema, { NODE_ENV: 'production', JWT_SECRET: 'Caa++U4qXnoX8Io8Y4lXAPeZLi5h4n0hzMQvlKuQ6qI=', GATEWAY_SECRET: 'ewF1pwQn37or0ogHKYQ0WHpM3EqMTMUeSxGd0rNvpdg=' }).DEV_FAUCET).toBe(false);
+    expect(parseConfig(configSchema, { NODE_ENV: 'test', DEV_FAUCET: 'true' }).DEV_FAUCET).toBe(true);
     expect(() => parseConfig(configSchema, { DEV_FAUCET: 'yes' })).toThrow(/DEV_FAUCET: must be true or false/);
   });
 

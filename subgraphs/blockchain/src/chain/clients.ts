@@ -4,14 +4,14 @@ import { AppError } from '../../../../lib/errors.js';
 import type { Logger } from '../../../../lib/log.js';
 import type { BlockchainConfig } from '../config.js';
 import { fromChain } from './errors.js';
-import { rpcTransport } from './transport.js';
+import { rpcTransport } from '../../../../lib/chain/rpc-transport.js';
 
 /** The platform's operator: mints in development, funds gas, holds the MINTER and REGISTRAR roles. */
 export const OPERATOR_ADDRESS_INDEX = 0;
 
 export interface Chain {
   publicClient: PublicClient;
-  contracts: BlockchainConfig['contracts'];
+  contracts: BlockchainConfig['CONTRACT_ADDRESSES'];
   confirmationsMin: number;
   /** The node's chain id, asked once (and again after a failure), checked against CHAIN_ID when set. */
   chainId(): Promise<number>;
@@ -23,25 +23,25 @@ export interface Chain {
 }
 
 export function createChain(config: BlockchainConfig, log: Logger): Chain {
-  const transport = rpcTransport(config.rpcUrl, config.rpcTimeoutMs);
+  const transport = rpcTransport(config.ETH_RPC_URL, config.RPC_TIMEOUT_MS);
   const publicClient = createPublicClient({ transport, pollingInterval: 100 }) as PublicClient;
-  const mnemonic = config.mnemonic;
+  const mnemonic = config.CUSTODY_MNEMONIC;
   let chainIdAsked: Promise<number> | undefined;
   const call = <T>(what: string, run: () => Promise<T>) =>
     fromChain(run, (error) => log.warn({ err: error instanceof Error ? error.message : String(error), what }, 'Ethereum node call failed'));
 
   async function askChainId(): Promise<number> {
     const id = await call('eth_chainId', () => publicClient.getChainId());
-    if (config.chainIdExpected !== undefined && id !== config.chainIdExpected) {
-      throw new AppError('UPSTREAM_UNAVAILABLE', `The Ethereum node serves chain ${id}, not the configured CHAIN_ID ${config.chainIdExpected}`);
+    if (config.CHAIN_ID !== undefined && id !== config.CHAIN_ID) {
+      throw new AppError('UPSTREAM_UNAVAILABLE', `The Ethereum node serves chain ${id}, not the configured CHAIN_ID ${config.CHAIN_ID}`);
     }
     return id;
   }
 
   return {
     publicClient,
-    contracts: config.contracts,
-    confirmationsMin: config.confirmationsMin,
+    contracts: config.CONTRACT_ADDRESSES,
+    confirmationsMin: config.CONFIRMATIONS,
     chainId() {
       chainIdAsked ??= askChainId().catch((error: unknown) => {
         chainIdAsked = undefined;

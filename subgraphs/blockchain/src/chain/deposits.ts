@@ -6,7 +6,7 @@ import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { formatAmount } from '../../../../lib/money.js';
 import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
 import { type DepositRow, deposits } from '../db/schema.js';
-import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 import { failureOf, isFailed, latestSentFor, settledSoon } from './records.js';
 
 const BATCH_SIZE_MAX = 20;

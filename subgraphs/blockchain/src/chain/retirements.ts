@@ -7,7 +7,7 @@ import type { RETIREMENT_CHAIN_STATUSES } from '../../../../lib/events/contracts
 import { formatAmount } from '../../../../lib/money.js';
 import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
 import { type ChainRetirementRow, type ChainTransactionRow, chainRetirements, chainTransactions } from '../db/schema.js';
-import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 import { failureOf, isFailed, latestSentFor, settledSoon } from './records.js';
 
 /** Sends of one step (mint or retire) that may fail before the chain side gives up on a retirement. */

@@ -3,7 +3,7 @@ import { carbonStakingAbi, carbonTokenAbi } from '../../../../contracts/artifact
 import { badInput } from '../../../../lib/errors.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type { ChainTransactionRow } from '../db/schema.js';
-import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 import { allowanceOf, carbonBalanceOf, rewardsOf, stakedOf } from './reads.js';
 
 /** How long staking waits for its approval, or a staking call, to be mined before the next call goes. */

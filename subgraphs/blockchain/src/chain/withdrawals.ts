@@ -7,7 +7,7 @@ import { contractRoute } from '../../../../lib/internal-contract.js';
 import { AppError, badInput, forbidden } from '../../../../lib/errors.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
 import { type ChainTransactionRow, withdrawals } from '../db/schema.js';
-import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 import { failureOf, isFailed, latestSentFor, settledSoon } from './records.js';
 import { parseAddressInput } from './wallet-link.js';
 

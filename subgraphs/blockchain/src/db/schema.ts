@@ -190,7 +190,6 @@ export const deposits = pgTable(
   (table) => [index('deposits_burning_idx').on(table.createdAt).where(sql`${table.status} = 'BURNING'`)],
 );
 
-export type WithdrawalRow = typeof withdrawals.$inferSelect;
 export type ChainRetirementRow = typeof chainRetirements.$inferSelect;
 export type DepositRow = typeof deposits.$inferSelect;
 export type ChainTransactionRow = typeof chainTransactions.$inferSelect;

@@ -3,7 +3,7 @@ import { formatAmount } from '../../../../lib/money.js';
 import { carbonBalanceOf, ethBalanceOf, rewardsOf, stakedOf } from '../chain/reads.js';
 import { linkedWallets } from '../db/schema.js';
 import type { ChainAccountResolvers, StakePositionResolvers } from '../generated/resolvers-types.js';
-import type { BlockchainServiceDeps } from './context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 export const chainAccountResolvers = (deps: BlockchainServiceDeps): ChainAccountResolvers => ({
   carbonBalance: async (account) => formatAmount(await carbonBalanceOf(deps.chain, account.address), 'CARBON'),

@@ -4,7 +4,8 @@ import { badInput } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/ids.js';
 import type { ChainTransactionResolvers } from '../generated/resolvers-types.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
-import { type BlockchainServiceDeps, signedIn } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 const HASH_PATTERN = /^0x[0-9a-fA-F]{64}$/;
 

@@ -4,7 +4,8 @@ import { parseAmount } from '../../../../lib/money.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import { createWalletLinkChallenge, linkWallet, parseAddressInput } from '../chain/wallet-link.js';
 import { claimStakingRewards, mintToUser, stakeCarbon, unstakeCarbon } from '../chain/staking.js';
-import { type BlockchainServiceDeps, signedIn } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 export const mutationResolvers = (deps: BlockchainServiceDeps): MutationResolvers => ({
   stake: (_root, args, { identity }) => {

@@ -1,7 +1,7 @@
 import { badInput } from '../../../../lib/errors.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { visibleChainTransaction } from './ChainTransaction.js';
-import type { BlockchainServiceDeps } from './context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 export const queryResolvers = (deps: BlockchainServiceDeps): QueryResolvers => ({
   chainTransaction: (_root, args, { identity }) => {

@@ -1,7 +1,7 @@
 import { isUuid } from '../../../../lib/ids.js';
 import { chainSideOf } from '../chain/retirements.js';
 import type { RetirementResolvers } from '../generated/resolvers-types.js';
-import type { BlockchainServiceDeps } from './context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 
 /**
  * The chain side of a retirement the transaction subgraph owns. Whoever may see the retirement there may see

@@ -4,7 +4,7 @@ import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js'
 import { chainAccountResolvers, stakePositionResolvers } from './ChainAccount.js';
 import { chainTransactionResolvers } from './ChainTransaction.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import type { BlockchainServiceDeps } from './context.js';
+import type { BlockchainServiceDeps } from '../deps.js';
 import { mutationResolvers } from './Mutation.js';
 import { queryResolvers } from './Query.js';
 import { retirementResolvers } from './Retirement.js';

@@ -2,7 +2,8 @@ import { createPriceAlert, deletePriceAlert } from '../alerts/price-alerts.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import { markRead } from '../notifications/store.js';
 import { deleteWebhook, registerWebhook } from '../webhooks/registry.js';
-import { type NotificationServiceDeps, signedIn } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { NotificationServiceDeps } from '../deps.js';
 
 export const mutationResolvers = (deps: NotificationServiceDeps): MutationResolvers => ({
   markNotificationsRead: (_parent, { ids }, { identity }) => markRead(deps.db, signedIn(identity).userId, ids),

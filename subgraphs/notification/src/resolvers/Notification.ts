@@ -1,6 +1,6 @@
 import { visibleNotification } from '../notifications/store.js';
 import type { NotificationResolvers } from '../generated/resolvers-types.js';
-import type { NotificationServiceDeps } from './context.js';
+import type { NotificationServiceDeps } from '../deps.js';
 
 export const notificationResolvers = (deps: NotificationServiceDeps): NotificationResolvers => ({
   __resolveReference: (reference, { identity }) => visibleNotification(deps.db, identity, reference.id),

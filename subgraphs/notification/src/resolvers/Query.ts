@@ -2,7 +2,8 @@ import { priceAlertsOf } from '../alerts/price-alerts.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { notificationsOf, unreadCountOf } from '../notifications/store.js';
 import { deliveriesOf, webhooksOf } from '../webhooks/registry.js';
-import { type NotificationServiceDeps, signedIn } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { NotificationServiceDeps } from '../deps.js';
 
 /** Everything here is the caller's own: the user id in every query is the signed-in one. */
 export const queryResolvers = (deps: NotificationServiceDeps): QueryResolvers => ({

@@ -2,7 +2,8 @@ import type { Event } from '../../../../lib/events/contracts/index.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import { visibleNotification } from '../notifications/store.js';
-import { type NotificationServiceDeps, signedIn } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { NotificationServiceDeps } from '../deps.js';
 
 export const subscriptionResolvers = (deps: NotificationServiceDeps): SubscriptionResolvers => ({
   notificationAdded: {

@@ -2,7 +2,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import type { NotificationServiceDeps } from './context.js';
+import type { NotificationServiceDeps } from '../deps.js';
 import { JSONScalar } from './JSON.js';
 import { mutationResolvers } from './Mutation.js';
 import { notificationResolvers } from './Notification.js';

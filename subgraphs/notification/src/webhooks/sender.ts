@@ -1,6 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
+import { backoffDelayMs } from '../../../../lib/backoff.js';
 import type { Logger } from '../../../../lib/log.js';
+import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
 import { webhookAttempts, webhookDeliveries } from '../db/schema.js';
 import { type NotificationDb, WEBHOOK_CHANNEL } from '../notifications/store.js';
@@ -30,13 +32,12 @@ interface DueDelivery {
 
 /** A claimed delivery is left alone by other senders for this long past its time-out, then retried if its sender died. */
 const LEASE_MARGIN_MS = 30_000;
-/** Added to each retry delay at random, so receivers that failed together are not all retried at one instant. */
+/** Taken off each retry delay at random, so receivers that failed together are not all retried at one instant. */
 const RETRY_JITTER = 0.2;
 
-/** The wait before attempt `failures + 1`: base, 2×base, 4×base, … up to the maximum, plus up to 20 %. */
+/** The wait before attempt `failures + 1`: base, 2×base, 4×base, … up to the maximum, less up to 20 %. */
 export function retryDelayMs(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const delayMs = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
-  return Math.round(delayMs * (1 + RETRY_JITTER * random()));
+  return Math.round(backoffDelayMs(failures - 1, { baseMs, maxMs, jitter: RETRY_JITTER }, random));
 }
 
 /**
@@ -48,11 +49,6 @@ export function retryDelayMs(failures: number, baseMs: number, maxMs: number, ra
 export async function startWebhookSender(options: WebhookSenderOptions): Promise<BackgroundTask> {
   const { log } = options;
   const leaseMs = options.timeoutMs + LEASE_MARGIN_MS;
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  let wakeAgain = false;
-  let timer: NodeJS.Timeout | null = null;
-
   const claimDue = () =>
     options.sql<DueDelivery[]>`
       update webhook_deliveries d
@@ -103,51 +99,22 @@ export async function startWebhookSender(options: WebhookSenderOptions): Promise
     if (givenUp) log.warn({ deliveryId: delivery.id, attempts: number }, 'webhook delivery given up');
   }
 
-  async function sendDue(): Promise<void> {
+  async function sendDue(stopped: () => boolean): Promise<void> {
     for (;;) {
       const due = await claimDue();
       await Promise.all(due.map((delivery) => attempt(delivery)));
-      if (due.length < options.batchSizeMax || stopped) return;
+      if (due.length < options.batchSizeMax || stopped()) return;
     }
   }
 
-  function schedule() {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(wake, options.pollIntervalMs);
-    timer.unref();
-  }
-
-  function wake(): void {
-    if (stopped) return;
-    if (running) {
-      wakeAgain = true;
-      return;
-    }
-    running = (async () => {
-      try {
-        do {
-          wakeAgain = false;
-          await sendDue();
-        } while (wakeAgain && !stopped);
-      } catch (error) {
-        log.warn({ err: error }, 'webhook sender pass failed; will retry');
-      } finally {
-        running = null;
-        schedule();
-      }
-    })();
-  }
-
-  const listener = await options.sql.listen(WEBHOOK_CHANNEL, () => wake());
-  wake();
+  // Listening before the first pass, so that a delivery committed meanwhile does not wait for the poll.
+  const listener = await options.sql.listen(WEBHOOK_CHANNEL, () => sender.wake());
+  const sender = startPeriodic({ what: 'webhook sender pass', intervalMs: options.pollIntervalMs, firstDelayMs: 0, log, pass: sendDue });
 
   return {
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
       await listener.unlisten().catch(() => {});
-      await running;
+      await sender.stop();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../../../lib/log.js';
+import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
 import { PRICE_SYMBOLS, type PriceSource } from '../sources/source.js';
 import { hasHistory, type PriceDb, pruneOlderThan, recordHistory, recordObservations } from './store.js';
@@ -22,10 +23,6 @@ const DAY_MS = 86_400_000;
  */
 export function startPricePoller(options: PollerOptions): BackgroundTask & { pollNow(): Promise<void> } {
   const { db, source, log } = options;
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let polling: Promise<void> | null = null;
-
   async function pollOnce() {
     try {
       const stored = await recordObservations(db, await source.latest());
@@ -35,25 +32,12 @@ export function startPricePoller(options: PollerOptions): BackgroundTask & { pol
     }
   }
 
-  function pollNow(): Promise<void> {
-    polling ??= pollOnce().finally(() => {
-      polling = null;
-    });
-    return polling;
-  }
-
-  function schedule() {
-    if (stopped) return;
-    timer = setTimeout(() => void pollNow().then(schedule), options.intervalMs);
-    timer.unref();
-  }
-
-  async function backfill() {
+  async function backfill(stopped: () => boolean) {
     const now = new Date();
     for (const symbol of PRICE_SYMBOLS) {
       // Inside the try: a database that is down at start costs the backfill, never the poller after it.
       try {
-        if (stopped || (await hasHistory(db, symbol))) continue;
+        if (stopped() || (await hasHistory(db, symbol))) continue;
         const stored = await recordHistory(db, await source.history(symbol, new Date(now.getTime() - options.backfillDays * DAY_MS), now));
         log.info({ symbol, stored, source: source.name }, 'price history backfilled');
       } catch (error) {
@@ -62,20 +46,28 @@ export function startPricePoller(options: PollerOptions): BackgroundTask & { pol
     }
   }
 
-  const prune = setInterval(() => {
-    pruneOlderThan(db, new Date(Date.now() - options.retentionDays * DAY_MS)).catch((error: unknown) => log.warn({ err: error }, 'price prune failed'));
-  }, PRUNE_INTERVAL_MS);
-  prune.unref();
-
-  const started = backfill().then(pollNow).then(schedule);
+  let backfilled = false;
+  const poller = startPeriodic({
+    what: 'price poll',
+    intervalMs: options.intervalMs,
+    firstDelayMs: 0,
+    log,
+    async pass(stopped) {
+      if (!backfilled) await backfill(stopped);
+      backfilled = true;
+      await pollOnce();
+    },
+  });
+  const prune = startPeriodic({
+    what: 'price prune',
+    intervalMs: PRUNE_INTERVAL_MS,
+    log,
+    pass: () => pruneOlderThan(db, new Date(Date.now() - options.retentionDays * DAY_MS)),
+  });
   return {
-    pollNow,
+    pollNow: poller.runOnce,
     async stop() {
-      stopped = true;
-      clearInterval(prune);
-      if (timer) clearTimeout(timer);
-      await started.catch(() => {});
-      await polling;
+      await Promise.all([poller.stop(), prune.stop()]);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { priceCandles } from '../prices/candles.js';
 import { convertAmount } from '../prices/convert.js';
 import { latestPrice } from '../prices/store.js';
-import type { PriceServiceDeps } from './context.js';
+import type { PriceServiceDeps } from '../deps.js';
 
 export const queryResolvers = (deps: PriceServiceDeps): QueryResolvers => ({
   async price(_parent, { symbol, vs }) {

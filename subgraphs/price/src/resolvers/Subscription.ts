@@ -1,6 +1,6 @@
 import type { Event } from '../../../../lib/events/contracts/index.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
-import type { PriceServiceDeps } from './context.js';
+import type { PriceServiceDeps } from '../deps.js';
 import type { PriceValue } from './Price.js';
 
 export const subscriptionResolvers = (deps: PriceServiceDeps): SubscriptionResolvers => ({

@@ -2,7 +2,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { AmountScalar, DateTimeScalar, DecimalScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import type { PriceServiceDeps } from './context.js';
+import type { PriceServiceDeps } from '../deps.js';
 import { conversionResolvers } from './Conversion.js';
 import { priceResolvers } from './Price.js';
 import { queryResolvers } from './Query.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backoffDelayMs } from '../../../../lib/backoff.js';
 import type { Logger } from '../../../../lib/log.js';
 import { type PriceSource, type PriceSymbol, type Observation, PRICE_SYMBOLS, type RawObservation } from './source.js';
 import { checkObservation } from './validate.js';
@@ -110,7 +111,7 @@ export class CoinGeckoSource implements PriceSource {
       } catch (error) {
         const upstream = error instanceof UpstreamError ? error : new UpstreamError(`CoinGecko request failed: ${(error as Error).message}`, true);
         if (!upstream.retriable || attempt >= retry.attemptsMax) throw upstream;
-        const backoffMs = Math.random() * Math.min(retry.delayMaxMs, retry.delayBaseMs * 2 ** (attempt - 1));
+        const backoffMs = backoffDelayMs(attempt - 1, { baseMs: retry.delayBaseMs, maxMs: retry.delayMaxMs, jitter: 1 });
         const delayMs = Math.min(retry.delayMaxMs, Math.max(backoffMs, upstream.retryAfterMs ?? 0));
         log.warn({ attempt, delayMs: Math.round(delayMs), reason: upstream.message }, 'CoinGecko request failed; retrying');
         await this.#sleep(delayMs);

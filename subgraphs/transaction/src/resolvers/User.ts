@@ -1,16 +1,17 @@
 import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
-import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import { retirementsOf, transactionsOf } from '../reads/history.js';
 import type { TransactionServiceDeps } from './context.js';
 
-/** A user's history is theirs and an ADMIN's; asking for anyone else's is FORBIDDEN, on this path as on every other. */
-function ownHistory(identity: SubgraphContext['identity'], userId: string): string {
-  requireOwnerOrAdmin(identity, userId, 'Only the account holder sees their history');
-  return userId;
-}
+const OWNER_ONLY = 'Only the account holder sees their history';
 
 export const userResolvers = (deps: TransactionServiceDeps): UserResolvers => ({
-  transactions: (user, page, { identity }) => transactionsOf(deps.db, ownHistory(identity, user.id), page),
-  retirements: (user, page, { identity }) => retirementsOf(deps.db, ownHistory(identity, user.id), page),
+  transactions(user, page, { identity }) {
+    requireOwnerOrAdmin(identity, user.id, OWNER_ONLY);
+    return transactionsOf(deps.db, user.id, page);
+  },
+  retirements(user, page, { identity }) {
+    requireOwnerOrAdmin(identity, user.id, OWNER_ONLY);
+    return retirementsOf(deps.db, user.id, page);
+  },
 });

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Logger } from '../../../../lib/log.js';
-import type { UserServiceDeps } from '../resolvers/context.js';
+import type { UserServiceDeps } from '../deps.js';
 import { users } from '../db/schema.js';
 import { registerUser } from './accounts.js';
 

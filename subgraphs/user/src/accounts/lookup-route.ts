@@ -4,7 +4,7 @@ import { contractRoute } from '../../../../lib/internal-contract.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
 import { userLookupCall } from '../../../../lib/users/lookup.js';
 import { users } from '../db/schema.js';
-import type { UserServiceDeps } from '../resolvers/context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 /**
  * `POST /internal/users/lookup`: who a user id or email is (id, role, display name), for services that must

@@ -151,11 +151,3 @@ function walletUpdatedEvents(request: PostingRequest, applied: readonly AppliedE
       : [],
   );
 }
-
-/** Sum of every wallet per currency (users and system accounts): zero whenever the ledger is consistent. */
-export async function ledgerTotals(db: Db): Promise<Record<Currency, bigint>> {
-  const rows = await db.select({ currency: wallets.currency, balance: wallets.balance }).from(wallets);
-  const totals: Record<Currency, bigint> = { USD: 0n, ETH: 0n, CARBON: 0n };
-  for (const row of rows) totals[row.currency] += BigInt(row.balance);
-  return totals;
-}

@@ -4,7 +4,7 @@ import { contractRoute } from '../../../../lib/internal-contract.js';
 import { marketStockCall } from '../../../../lib/ledger/market-stock.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
 import { wallets } from '../db/schema.js';
-import type { UserServiceDeps } from '../resolvers/context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 /** `POST /internal/market/stock`: the market desk's CARBON, for services only (a quote is never larger). */
 export const marketStockRoute = (deps: UserServiceDeps): InternalRoute =>

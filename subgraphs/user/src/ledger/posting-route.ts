@@ -2,7 +2,7 @@ import { AppError, forbidden } from '../../../../lib/errors.js';
 import { contractRoute } from '../../../../lib/internal-contract.js';
 import { postingCall } from '../../../../lib/ledger/posting.js';
 import type { InternalRoute } from '../../../../lib/server/subgraph-server.js';
-import type { UserServiceDeps } from '../resolvers/context.js';
+import type { UserServiceDeps } from '../deps.js';
 import { applyPosting } from './apply-posting.js';
 
 /** `POST /internal/postings`: for other services only, never for the gateway and so never for a client. */

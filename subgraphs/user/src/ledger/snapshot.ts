@@ -2,7 +2,7 @@ import { asc, sql } from 'drizzle-orm';
 import { badInput } from '../../../../lib/errors.js';
 import { CURRENCIES, type Currency, formatAmount } from '../../../../lib/money.js';
 import { wallets } from '../db/schema.js';
-import type { UserServiceDeps } from '../resolvers/context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 export const SNAPSHOT_ACCOUNTS_MAX = 10_000;
 

@@ -3,7 +3,7 @@ import { authenticate, identityOf, registerUser } from '../accounts/accounts.js'
 import type { UserRow } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import { asSignedIn } from './User.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 export const mutationResolvers = (deps: UserServiceDeps): MutationResolvers => {
   const signIn = async (user: UserRow) => ({ ...(await issueUserToken(identityOf(user), deps.tokens)), user: asSignedIn(user) });

@@ -1,8 +1,9 @@
+import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import { forbidden, unauthenticated } from '../../../../lib/errors.js';
-import { findVisibleUser, maySee } from '../accounts/visibility.js';
+import { findVisibleUser } from '../accounts/visibility.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { ledgerSnapshot } from '../ledger/snapshot.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 export const queryResolvers = (deps: UserServiceDeps): QueryResolvers => ({
   async me(_parent, _args, { identity }) {
@@ -12,8 +13,7 @@ export const queryResolvers = (deps: UserServiceDeps): QueryResolvers => ({
     return user;
   },
   async user(_parent, { id }, { identity }) {
-    if (!identity) throw unauthenticated();
-    if (!maySee(identity, id)) throw forbidden('You can only look up your own account');
+    requireOwnerOrAdmin(identity, id, 'You can only look up your own account');
     return findVisibleUser(deps, identity, id);
   },
   ledgerSnapshot(_parent, { first }, { identity }) {

@@ -4,7 +4,7 @@ import { unauthenticated } from '../../../../lib/errors.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleWallet } from '../accounts/visibility.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 export const subscriptionResolvers = (deps: UserServiceDeps, feed: LiveFeed<'wallet.updated'>): SubscriptionResolvers => ({
   walletUpdated: {

@@ -1,10 +1,11 @@
 import { and, asc, eq } from 'drizzle-orm';
+import { isOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import { forbidden } from '../../../../lib/errors.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
-import { findProfile, maySee } from '../accounts/visibility.js';
+import { findProfile } from '../accounts/visibility.js';
 import { type UserRow, wallets } from '../db/schema.js';
 import type { UserResolvers, UserWalletArgs } from '../generated/resolvers-types.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 /**
  * Rows handed to the person who just proved they own them (register, login) before they have a token.
@@ -19,7 +20,7 @@ export function asSignedIn(user: UserRow): UserRow {
 /** Fields only the account holder and ADMINs see; anyone else asking gets FORBIDDEN, never the value. */
 function accountHolderOnly<Args, Result>(resolve: (user: UserRow, args: Args) => Result) {
   return (user: UserRow, args: Args, { identity }: SubgraphContext): Result => {
-    if (!justSignedIn.has(user) && !maySee(identity, user.id)) throw forbidden('Only the account holder sees this');
+    if (!justSignedIn.has(user) && !isOwnerOrAdmin(identity, user.id)) throw forbidden('Only the account holder sees this');
     return resolve(user, args);
   };
 }

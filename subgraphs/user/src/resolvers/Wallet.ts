@@ -3,7 +3,7 @@ import { formatAmount } from '../../../../lib/money.js';
 import { findVisibleWallet } from '../accounts/visibility.js';
 import { users } from '../db/schema.js';
 import type { WalletResolvers } from '../generated/resolvers-types.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 
 export const walletResolvers = (deps: UserServiceDeps): WalletResolvers => ({
   __resolveReference(reference, { identity }) {

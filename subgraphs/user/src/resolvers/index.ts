@@ -3,7 +3,7 @@ import { AmountScalar, DateTimeScalar } from '../../../../lib/scalars.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import { findVisibleUser } from '../accounts/visibility.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import type { UserServiceDeps } from './context.js';
+import type { UserServiceDeps } from '../deps.js';
 import type { LiveFeed } from '../../../../lib/events/live-feed.js';
 import { mutationResolvers } from './Mutation.js';
 import { subscriptionResolvers } from './Subscription.js';

@@ -13,7 +13,8 @@ const RPC_RETRY_COUNT = 1;
 export const withGasHeadroom = (estimate: bigint): bigint => (estimate * (100n + GAS_ESTIMATE_HEADROOM_PERCENT)) / 100n;
 
 /**
- * JSON-RPC over HTTP with a time-out on every call, and without eth_fillTransaction: viem prefers it, and it
+ * JSON-RPC over HTTP for every part that talks to a node (the blockchain subgraph, the deploy script, the contract
+ * tests), with a time-out on every call, and without eth_fillTransaction: viem prefers it, and it
  * estimates gas inside the node, without our headroom.
  */
 export function rpcTransport(rpcUrl: string, timeoutMs: number): Transport {

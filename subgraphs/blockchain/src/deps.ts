@@ -1,0 +1,26 @@
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type { Chain } from './chain/clients.js';
+import type { Custody } from './chain/custody.js';
+import type { KeyedLock } from './chain/keyed-lock.js';
+import type { Sender } from './chain/sender.js';
+import type { Tracker } from './chain/tracker.js';
+import type * as schema from './db/schema.js';
+
+/** What SIWE messages name as the site asking for a signature, and how long a challenge lasts. */
+export interface SiweSettings {
+  domain: string;
+  uri: string;
+  challengeTtlSeconds: number;
+}
+
+/** What the blockchain subgraph's code runs on, made once at start: the resolvers and the domain code take it, apart from the GraphQL context. */
+export interface BlockchainServiceDeps {
+  db: PostgresJsDatabase<typeof schema>;
+  chain: Chain;
+  sender: Sender;
+  tracker: Tracker;
+  custody: Custody;
+  /** One staking workflow per user at a time. */
+  userLocks: KeyedLock;
+  siwe: SiweSettings;
+}
