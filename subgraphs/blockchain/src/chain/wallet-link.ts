@@ -7,15 +7,10 @@ import { AppError, badInput } from '../../../../lib/errors.js';
 import { addressSchema } from '../config.js';
 import { type ChainTransactionRow, linkedWallets, walletLinkChallenges } from '../db/schema.js';
 import type { BlockchainServiceDeps } from '../resolvers/context.js';
+import type { SiweSettings } from './siwe-settings.js';
 
 const MESSAGE_LENGTH_MAX = 2_000;
 const STATEMENT = 'Link this wallet to my EcoCoin account.';
-
-export interface SiweSettings {
-  domain: string;
-  uri: string;
-  challengeTtlSeconds: number;
-}
 
 /** The account id CarbonAccount stores: the hash of the platform user id, so no user id is published on chain. */
 export const accountIdOf = (userId: string): Hex => keccak256(toBytes(userId));

@@ -2,11 +2,6 @@ import type { Address } from 'viem';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import { type BlockchainServiceDeps, ownOrAdmin } from './context.js';
 
-export interface ChainAccountParent {
-  address: Address;
-  userId: string;
-}
-
 export const userResolvers = (deps: BlockchainServiceDeps): UserResolvers => ({
   async chainAccount(user, _args, { identity }) {
     ownOrAdmin(identity, user.id, 'Only the account holder sees their chain account');

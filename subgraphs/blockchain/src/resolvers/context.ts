@@ -6,7 +6,7 @@ import type { Custody } from '../chain/custody.js';
 import type { KeyedLock } from '../chain/keyed-lock.js';
 import type { Sender } from '../chain/sender.js';
 import type { Tracker } from '../chain/tracker.js';
-import type { SiweSettings } from '../chain/wallet-link.js';
+import type { SiweSettings } from '../chain/siwe-settings.js';
 import type * as schema from '../db/schema.js';
 
 /** What the blockchain subgraph's resolvers are built with. */
