@@ -43,7 +43,7 @@ const SUBGRAPH_MAPPERS: Record<SubgraphName, Record<string, string>> = {
     LedgerAccount: '../ledger/snapshot.js#LedgerAccountView',
   },
   price: {
-    Price: '../resolvers/Price.js#PriceValue',
+    Price: '../prices/price-value.js#PriceValue',
     Conversion: '../prices/convert.js#Conversion as ConversionValue',
     Candle: '../prices/candles.js#Candle as CandleValue',
   },
@@ -55,8 +55,8 @@ const SUBGRAPH_MAPPERS: Record<SubgraphName, Record<string, string>> = {
     CarbonQuote: '../db/schema.js#QuoteRow',
   },
   blockchain: {
-    ChainAccount: '../resolvers/User.js#ChainAccountParent',
-    StakePosition: '../resolvers/User.js#ChainAccountParent',
+    ChainAccount: '../chain/chain-account.js#ChainAccountParent',
+    StakePosition: '../chain/chain-account.js#ChainAccountParent',
     ChainTransaction: '../db/schema.js#ChainTransactionRow',
     Retirement: '../chain/retirements.js#RetirementChainSide',
   },

@@ -22,7 +22,7 @@ import type { EventTransport } from '../../lib/events/transport.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
 import { CONSUMED_TOPICS } from '../../subgraphs/notification/src/notifications/consumer.js';
 import { noticesForBlockchainEvent, noticesForTransaction, noticesForWallet } from '../../subgraphs/notification/src/notifications/from-events.js';
-import { TRANSACTION_FEED_TOPICS } from '../../subgraphs/transaction/src/resolvers/context.js';
+import { TRANSACTION_FEED_TOPICS } from '../../subgraphs/transaction/src/deps.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 

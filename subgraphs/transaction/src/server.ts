@@ -6,10 +6,10 @@ import { readTypeDefs, type StartOptions, startSubgraphService } from '../../../
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { DEFAULT_PORT, loadTransactionConfig, SERVICE, type TransactionConfig, transactionConfigSchema } from './config.js';
 import * as schema from './db/schema.js';
-import { TRANSACTION_FEED_TOPICS, type TransactionServiceDeps } from './resolvers/context.js';
+import { TRANSACTION_FEED_TOPICS, type TransactionServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 import { startRecovery } from './workflows/recovery.js';
-import { creditChainDeposit } from './workflows/withdrawal.js';
+import { WORKFLOWS } from './workflows/registry.js';
 
 export { DEFAULT_PORT, SERVICE };
 /** What the registry and the deployment checks parse an environment with. */
@@ -46,17 +46,22 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           },
           feed,
         };
-        const chainDeposits = await startDurableConsumer({
-          transport: runtime.transport,
-          db: runtime.db,
-          name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.chain-deposits`,
-          topics: ['blockchain.event'],
-          log: runtime.log,
-          metrics: runtime.metrics,
-          apply: (event) => creditChainDeposit(deps, event),
-        });
-        const recovery = startRecovery(deps, { intervalMs: config.RECOVERY_INTERVAL_MS, batchSizeMax: config.RECOVERY_BATCH_SIZE, leaseMs: 30_000, retryDelayMaxMs: 60_000 });
-        return { resolvers: createResolvers(deps), tasks: [{ stop: () => chainDeposits.close() }, recovery, feed] };
+        // Workflows started by events (MCO2 deposits on chain) each read theirs through a durable consumer.
+        const consumers = await Promise.all(
+          WORKFLOWS.flatMap((workflow) => workflow.consumer ?? []).map((consumer) =>
+            startDurableConsumer({
+              transport: runtime.transport,
+              db: runtime.db,
+              name: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}.${consumer.name}`,
+              topics: consumer.topics,
+              log: runtime.log,
+              metrics: runtime.metrics,
+              apply: (event) => consumer.apply(deps, event),
+            }),
+          ),
+        );
+        const recovery = startRecovery(deps, WORKFLOWS, { intervalMs: config.RECOVERY_INTERVAL_MS, batchSizeMax: config.RECOVERY_BATCH_SIZE, leaseMs: 30_000, retryDelayMaxMs: 60_000 });
+        return { resolvers: createResolvers(deps), tasks: [...consumers.map((consumer) => ({ stop: () => consumer.close() })), recovery, feed] };
       },
     },
     config,

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createEnvelope, readEvent } from '../../../lib/events/contracts/index.js';
 import { rawEnvelope } from '../../../test/support/events.js';
-import type { WorkflowDeps } from '../src/workflows/context.js';
-import { creditChainDeposit } from '../src/workflows/withdrawal.js';
+import type { TransactionDeps } from '../src/deps.js';
+import { creditChainDeposit } from '../src/workflows/chain-deposit.js';
 
 /** Dependencies that fail the test if anything is touched: an ignored event records nothing. */
-function untouchable(): WorkflowDeps {
-  return new Proxy({} as WorkflowDeps, {
+function untouchable(): TransactionDeps {
+  return new Proxy({} as TransactionDeps, {
     get(_target, property) {
       throw new Error(`an ignored event used deps.${String(property)}`);
     },

@@ -3,11 +3,6 @@ import type { UserResolvers } from '../generated/resolvers-types.js';
 import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { BlockchainServiceDeps } from '../deps.js';
 
-export interface ChainAccountParent {
-  address: Address;
-  userId: string;
-}
-
 export const userResolvers = (deps: BlockchainServiceDeps): UserResolvers => ({
   async chainAccount(user, _args, { identity }) {
     requireOwnerOrAdmin(identity, user.id, 'Only the account holder sees their chain account');

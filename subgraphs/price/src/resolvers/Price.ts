@@ -1,10 +1,7 @@
-import type { PriceRow } from '../db/schema.js';
 import { trimDecimal } from '../../../../lib/decimal.js';
 import type { PriceResolvers, QuoteCurrency } from '../generated/resolvers-types.js';
 import type { PriceServiceDeps } from '../deps.js';
-
-/** A stored row (queries) or the data of a `price.updated` event (subscriptions): the same fields, but a time as text in events. */
-export type PriceValue = Pick<PriceRow, 'symbol' | 'value' | 'source'> & { observedAt: Date | string; vsCurrency?: string; vs?: string };
+import type { PriceValue } from '../prices/price-value.js';
 
 /** The API's names of the sources (the database's are lower case). */
 const SOURCE_NAMES = { coingecko: 'COINGECKO', simulated: 'SIMULATED' } as const;

@@ -1,7 +1,7 @@
 import type { Event } from '../../../../lib/events/contracts/index.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import type { PriceServiceDeps } from '../deps.js';
-import type { PriceValue } from './Price.js';
+import type { PriceValue } from '../prices/price-value.js';
 
 export const subscriptionResolvers = (deps: PriceServiceDeps): SubscriptionResolvers => ({
   priceUpdated: {

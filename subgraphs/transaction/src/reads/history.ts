@@ -4,7 +4,7 @@ import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Currency } from '../../../../lib/money.js';
 import { checkPageSize, decodeCursor, encodeCursor, type Page, pageOf } from '../../../../lib/paging.js';
 import { type RetirementRow, retirements, type TransactionRow, transactions } from '../db/schema.js';
-import type { TransactionDb } from '../workflows/engine.js';
+import type { TransactionDb } from '../db/database.js';
 
 export interface TransactionFilter {
   type?: TransactionRow['type'] | null;

@@ -1,7 +1,7 @@
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { transactionsOf, visibleTransaction } from '../reads/history.js';
-import { signedIn } from '../workflows/context.js';
-import type { TransactionServiceDeps } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { TransactionServiceDeps } from '../deps.js';
 
 export const queryResolvers = (deps: TransactionServiceDeps): QueryResolvers => ({
   transaction: (_parent, { id }, { identity }) => visibleTransaction(deps.db, signedIn(identity), id),

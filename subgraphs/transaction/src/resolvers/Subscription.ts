@@ -3,8 +3,8 @@ import type { Event } from '../../../../lib/events/contracts/index.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import { isParty, visibleTransaction } from '../reads/history.js';
-import { signedIn } from '../workflows/context.js';
-import type { TransactionFeedTopic, TransactionServiceDeps } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { TransactionFeedTopic, TransactionServiceDeps } from '../deps.js';
 
 type FeedEvent = Event<TransactionFeedTopic>;
 

@@ -4,8 +4,8 @@ import { formatAmount, SCALE } from '../../../../lib/money.js';
 import { retirements } from '../db/schema.js';
 import type { RetirementResolvers, TransactionResolvers } from '../generated/resolvers-types.js';
 import { visibleTransaction } from '../reads/history.js';
-import { signedIn } from '../workflows/context.js';
-import type { TransactionServiceDeps } from './context.js';
+import { signedIn } from '../../../../lib/auth/access.js';
+import type { TransactionServiceDeps } from '../deps.js';
 
 const userReference = (id: string | null) => (id ? { __typename: 'User' as const, id } : null);
 

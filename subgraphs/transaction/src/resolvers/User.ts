@@ -1,7 +1,7 @@
 import { requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import { retirementsOf, transactionsOf } from '../reads/history.js';
-import type { TransactionServiceDeps } from './context.js';
+import type { TransactionServiceDeps } from '../deps.js';
 
 const OWNER_ONLY = 'Only the account holder sees their history';
 

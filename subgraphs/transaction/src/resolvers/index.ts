@@ -4,7 +4,7 @@ import { AmountScalar, DateTimeScalar, DecimalScalar } from '../../../../lib/sca
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { formatAmount } from '../../../../lib/money.js';
-import type { TransactionServiceDeps } from './context.js';
+import type { TransactionServiceDeps } from '../deps.js';
 import { mutationResolvers } from './Mutation.js';
 import { queryResolvers } from './Query.js';
 import { subscriptionResolvers } from './Subscription.js';

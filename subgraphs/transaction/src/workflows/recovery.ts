@@ -1,7 +1,9 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
-import { drive, type EngineDeps } from './engine.js';
+import type { TransactionDeps } from '../deps.js';
+import { drive } from './engine.js';
+import type { Workflow } from './workflow.js';
 
 export interface RecoveryOptions {
   intervalMs: number;
@@ -13,13 +15,23 @@ export interface RecoveryOptions {
   retryDelayMaxMs: number;
 }
 
+/** Each stored transaction's workflow, found by the kind of its posting; two workflows of one kind are a bug. */
+function byPostingKind(workflows: readonly Workflow[]): Map<string, Workflow> {
+  const table = new Map(workflows.map((workflow) => [workflow.kind, workflow]));
+  if (table.size !== workflows.length) throw new Error('two workflows write the same kind of posting');
+  return table;
+}
+
 /**
  * Finishes transactions left PENDING (a crash between recording and applying, or a user subgraph that did
  * not answer). Each pass claims a bounded batch with a lease (`for update skip locked`, so instances never
- * work on the same row), re-applies each posting (idempotent by id) and records the outcome. A transaction
- * whose posting still gets no answer waits longer each time, up to `retryDelayMaxMs`.
+ * work on the same row) and drives each through its workflow (the posting is idempotent by id). A transaction
+ * still PENDING is tried again when its workflow says, or else after a wait that doubles with each attempt,
+ * up to `retryDelayMaxMs`.
  */
-export function startRecovery(deps: EngineDeps, options: RecoveryOptions): PeriodicTask<number> {
+export function startRecovery(deps: TransactionDeps, workflows: readonly Workflow[], options: RecoveryOptions): PeriodicTask<number> {
+  const workflowOf = byPostingKind(workflows);
+
   function claim(): Promise<TransactionRow[]> {
     const due = sql`(select id from ${transactions} where status = 'PENDING' and next_attempt_at <= now()
                      order by next_attempt_at limit ${options.batchSizeMax} for update skip locked)`;
@@ -34,14 +46,14 @@ export function startRecovery(deps: EngineDeps, options: RecoveryOptions): Perio
     const claimed = await claim();
     for (const row of claimed) {
       if (stopped()) break;
-      const after = await drive(deps, row);
-      if (after.status === 'PENDING') {
-        const delayMs = Math.min(options.retryDelayMaxMs, 1000 * 2 ** Math.min(row.attempts, 10));
-        await deps.db
-          .update(transactions)
-          .set({ nextAttemptAt: sql`now() + make_interval(secs => ${delayMs / 1000})` })
-          .where(and(eq(transactions.id, row.id), eq(transactions.status, 'PENDING')));
+      const workflow = workflowOf.get(row.posting.kind);
+      // A kind this build does not know (written by a newer one): its lease runs out and an instance that knows it takes it.
+      if (!workflow) {
+        deps.log.error({ transactionId: row.id, kind: row.posting.kind }, 'no workflow for this pending transaction; left PENDING');
+        continue;
       }
+      const pendingWaitMs = Math.min(options.retryDelayMaxMs, 1000 * 2 ** Math.min(row.attempts, 10));
+      await drive(deps, workflow, row, { pendingWaitMs });
     }
     if (claimed.length) deps.log.info({ recovered: claimed.length }, 'recovery pass finished pending transactions');
     return claimed.length;

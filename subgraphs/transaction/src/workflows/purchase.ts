@@ -1,25 +1,40 @@
-import { isUuid } from '../../../../lib/ids.js';
 import { eq } from 'drizzle-orm';
+import { signedIn } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { decimalToScaled, PRICE_SCALE, scaledToDecimal, trimDecimal } from '../../../../lib/decimal.js';
-import { AppError, badInput, forbidden, notFound } from '../../../../lib/errors.js';
+import { AppError, badInput, notFound } from '../../../../lib/errors.js';
+import { isUuid } from '../../../../lib/ids.js';
 import { marketStockCall } from '../../../../lib/ledger/market-stock.js';
-import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 import { formatAmount, parseAmount, SCALE } from '../../../../lib/money.js';
 import { quoteCall, type SignedQuote, verifyQuote } from '../../../../lib/pricing/quote.js';
 import { type QuoteRow, quotes, type TransactionRow } from '../db/schema.js';
-import { checkIdempotencyKey, checkText, type WorkflowDeps } from './context.js';
+import type { TransactionDeps } from '../deps.js';
 import { replayOf, resultOf, runTransaction } from './engine.js';
+import { checkIdempotencyKey } from './input-checks.js';
+import { present, type Workflow } from './workflow.js';
 
-/** What CarbonToken.retire stores on the certificate, in bytes of UTF-8 (BENEFICIARY_BYTES_MAX, MESSAGE_BYTES_MAX). */
-const BENEFICIARY_BYTES_MAX = 128;
-const RETIREMENT_MESSAGE_BYTES_MAX = 512;
+/** Carbon credits bought from the market desk with USD, at a quote or at the market price. */
+export const purchaseWorkflow: Workflow = {
+  kind: 'purchase',
+  type: 'PURCHASE',
+  entries: (purchase) => {
+    const buyer = { userId: present(purchase.fromUserId, 'fromUserId') };
+    const usdMinor = BigInt(present(purchase.usdAmount, 'usdAmount'));
+    const carbonMinor = BigInt(present(purchase.carbonAmount, 'carbonAmount'));
+    return [
+      { account: buyer, currency: 'USD', amountMinor: String(-usdMinor) },
+      { account: { system: 'market' }, currency: 'USD', amountMinor: String(usdMinor) },
+      { account: { system: 'market' }, currency: 'CARBON', amountMinor: String(-carbonMinor) },
+      { account: buyer, currency: 'CARBON', amountMinor: String(carbonMinor) },
+    ];
+  },
+  mutations: (deps) => ({
+    quoteCarbonPurchase: (_parent, { input }, { identity }) => quoteCarbonPurchase(deps, signedIn(identity), input),
+    purchaseCarbonCredits: (_parent, { input, idempotencyKey }, { identity }) => purchaseCarbonCredits(deps, signedIn(identity), input, idempotencyKey),
+  }),
+  eventData: () => ({ type: 'PURCHASE' }),
+};
 
-function checkCertificateText(value: string | null, field: string, bytesMax: number): void {
-  if (value !== null && Buffer.byteLength(value, 'utf8') > bytesMax) {
-    throw badInput(`${field} must be at most ${bytesMax} bytes of UTF-8: the certificate on chain holds no more`, { field });
-  }
-}
 /** 10^(PRICE_SCALE + CARBON scale − USD scale): turns tonnes × price into cents. */
 const CENTS_DIVISOR = 10n ** BigInt(PRICE_SCALE + SCALE.CARBON - SCALE.USD);
 
@@ -33,7 +48,7 @@ export const usdCostOf = (carbonMinor: bigint, pricePerTonneScaled: bigint) => c
 /** How many CARBON minor units `usdMinor` buys, rounded down: less than one minor unit short of the exact amount. */
 export const carbonFor = (usdMinor: bigint, pricePerTonneScaled: bigint) => (usdMinor * CENTS_DIVISOR) / pricePerTonneScaled;
 
-async function marketQuote(deps: WorkflowDeps): Promise<SignedQuote & { pricePerTonneScaled: bigint }> {
+async function marketQuote(deps: TransactionDeps): Promise<SignedQuote & { pricePerTonneScaled: bigint }> {
   const signed = await deps.prices.call(quoteCall, { symbol: 'MCO2', vs: 'USD' });
   // The price travels between our own services, but money moves at it: check it is the price service's, unaltered.
   const quote = await verifyQuote(signed.signature, deps.internalSecret);
@@ -45,7 +60,7 @@ async function marketQuote(deps: WorkflowDeps): Promise<SignedQuote & { pricePer
  * INSUFFICIENT_FUNDS, saying how much there is (the market's stock is the offer on the table, not a user's balance). A purchase can still find
  * the stock gone by the time it posts; the ledger refuses that one.
  */
-async function checkMarketStock(deps: WorkflowDeps, carbonMinor: bigint, field: 'tonnes' | 'usd'): Promise<void> {
+async function checkMarketStock(deps: TransactionDeps, carbonMinor: bigint, field: 'tonnes' | 'usd'): Promise<void> {
   const stock = BigInt((await deps.users.call(marketStockCall, {})).carbonMinor);
   if (carbonMinor > stock) {
     // The same code and words as the ledger's refusal of a purchase beyond the stock: one condition, one answer.
@@ -54,7 +69,7 @@ async function checkMarketStock(deps: WorkflowDeps, carbonMinor: bigint, field: 
 }
 
 /** A price for tonnes, or for a USD budget, stored for the caller until it expires. */
-export async function quoteCarbonPurchase(deps: WorkflowDeps, identity: Identity, input: { tonnes?: string | null; usd?: string | null }): Promise<QuoteRow> {
+export async function quoteCarbonPurchase(deps: TransactionDeps, identity: Identity, input: { tonnes?: string | null; usd?: string | null }): Promise<QuoteRow> {
   if ((input.tonnes == null) === (input.usd == null)) throw badInput('Give exactly one of tonnes or usd', { field: input.tonnes == null ? 'tonnes' : 'usd' });
   const requestedCarbon = input.tonnes != null ? parseAmount(input.tonnes, 'CARBON', 'tonnes') : null;
   const requestedUsd = input.usd != null ? parseAmount(input.usd, 'USD', 'usd') : null;
@@ -78,22 +93,9 @@ export async function quoteCarbonPurchase(deps: WorkflowDeps, identity: Identity
   return stored as QuoteRow;
 }
 
-function purchasePosting(id: string, buyerId: string, usdMinor: bigint, carbonMinor: bigint): PostingRequest {
-  return {
-    id,
-    kind: 'purchase',
-    entries: [
-      { account: { userId: buyerId }, currency: 'USD', amountMinor: String(-usdMinor) },
-      { account: { system: 'market' }, currency: 'USD', amountMinor: String(usdMinor) },
-      { account: { system: 'market' }, currency: 'CARBON', amountMinor: String(-carbonMinor) },
-      { account: { userId: buyerId }, currency: 'CARBON', amountMinor: String(carbonMinor) },
-    ],
-  };
-}
-
 /** Buys at a quote (before it expires), or at the market price if it is at most `maxPricePerTonne`. */
 export async function purchaseCarbonCredits(
-  deps: WorkflowDeps,
+  deps: TransactionDeps,
   identity: Identity,
   input: { quoteId?: string | null; tonnes?: string | null; maxPricePerTonne?: string | null },
   idempotencyKey: string,
@@ -101,27 +103,24 @@ export async function purchaseCarbonCredits(
   checkIdempotencyKey(idempotencyKey);
   const request =
     input.quoteId != null ? { quoteId: input.quoteId } : { tonnes: input.tonnes ? String(parseAmount(input.tonnes, 'CARBON', 'tonnes')) : null, maxPricePerTonne: input.maxPricePerTonne };
-  const replay = await replayOf(deps, identity.userId, idempotencyKey, 'PURCHASE', request);
+  const replay = await replayOf(deps, purchaseWorkflow, identity.userId, idempotencyKey, request);
   if (replay) return resultOf(replay);
   const priced = input.quoteId != null ? await fromQuote(deps, identity, input.quoteId) : await atMarket(deps, input);
+  const transaction = {
+    initiatorId: identity.userId,
+    idempotencyKey,
+    fromUserId: identity.userId,
+    currency: 'CARBON' as const,
+    amount: priced.carbonMinor,
+    quoteId: priced.quoteId,
+    pricePerTonne: priced.pricePerTonne,
+    priceSource: priced.priceSource,
+    usdAmount: String(priced.usdMinor),
+    carbonAmount: String(priced.carbonMinor),
+    request,
+  };
   try {
-    return resultOf(
-      await runTransaction(deps, {
-        type: 'PURCHASE',
-        initiatorId: identity.userId,
-        idempotencyKey,
-        fromUserId: identity.userId,
-        currency: 'CARBON',
-        amount: priced.carbonMinor,
-        quoteId: priced.quoteId,
-        pricePerTonne: priced.pricePerTonne,
-        priceSource: priced.priceSource,
-        usdAmount: String(priced.usdMinor),
-        carbonAmount: String(priced.carbonMinor),
-        request,
-        buildPosting: (id) => purchasePosting(id, identity.userId, priced.usdMinor, priced.carbonMinor),
-      }),
-    );
+    return resultOf(await runTransaction(deps, purchaseWorkflow, transaction));
   } catch (error) {
     if ((error as { cause?: { constraint_name?: string } }).cause?.constraint_name === 'transactions_quote_idx') {
       throw badInput('This quote was already used for a purchase; ask for a new quote', { field: 'quoteId' });
@@ -138,7 +137,7 @@ interface Priced {
   priceSource: string;
 }
 
-async function fromQuote(deps: WorkflowDeps, identity: Identity, quoteId: string): Promise<Priced> {
+async function fromQuote(deps: TransactionDeps, identity: Identity, quoteId: string): Promise<Priced> {
   // Someone else's quote is as unknown to the caller as one that does not exist.
   const [quote] = isUuid(quoteId) ? await deps.db.select().from(quotes).where(eq(quotes.id, quoteId)) : [];
   if (!quote || quote.userId !== identity.userId) throw notFound('No such quote');
@@ -146,7 +145,7 @@ async function fromQuote(deps: WorkflowDeps, identity: Identity, quoteId: string
   return { quoteId: quote.id, carbonMinor: BigInt(quote.carbonAmount), usdMinor: BigInt(quote.usdAmount), pricePerTonne: quote.pricePerTonne, priceSource: quote.priceSource };
 }
 
-async function atMarket(deps: WorkflowDeps, input: { tonnes?: string | null; maxPricePerTonne?: string | null }): Promise<Priced> {
+async function atMarket(deps: TransactionDeps, input: { tonnes?: string | null; maxPricePerTonne?: string | null }): Promise<Priced> {
   if (input.tonnes == null || input.maxPricePerTonne == null) throw badInput('Give a quoteId, or tonnes with maxPricePerTonne', { field: 'quoteId' });
   const carbonMinor = parseAmount(input.tonnes, 'CARBON', 'tonnes');
   let maxScaled: bigint;
@@ -161,64 +160,4 @@ async function atMarket(deps: WorkflowDeps, input: { tonnes?: string | null; max
     throw new AppError('QUOTE_EXPIRED', `The price is now ${quote.value} USD per tonne, above your maximum of ${scaledToDecimal(maxScaled)}`, { reason: 'PRICE_ABOVE_LIMIT' });
   }
   return { quoteId: null, carbonMinor, usdMinor: usdCostOf(carbonMinor, quote.pricePerTonneScaled), pricePerTonne: quote.value, priceSource: quote.source };
-}
-
-/** CARBON out of circulation for good, to the `retired` account, with a certificate's beneficiary and message. */
-export async function retireCarbonCredits(
-  deps: WorkflowDeps,
-  identity: Identity,
-  input: { amount: string; beneficiary: string; message?: string | null },
-  idempotencyKey: string,
-): Promise<TransactionRow> {
-  checkIdempotencyKey(idempotencyKey);
-  const amountMinor = parseAmount(input.amount, 'CARBON');
-  const beneficiary = checkText(input.beneficiary, 'beneficiary', BENEFICIARY_BYTES_MAX, true) as string;
-  const message = checkText(input.message, 'message', RETIREMENT_MESSAGE_BYTES_MAX, false);
-  checkCertificateText(beneficiary, 'beneficiary', BENEFICIARY_BYTES_MAX);
-  checkCertificateText(message, 'message', RETIREMENT_MESSAGE_BYTES_MAX);
-  return resultOf(
-    await runTransaction(deps, {
-      type: 'RETIREMENT',
-      initiatorId: identity.userId,
-      idempotencyKey,
-      fromUserId: identity.userId,
-      currency: 'CARBON',
-      amount: amountMinor,
-      details: { beneficiary, message },
-      request: { amountMinor: String(amountMinor), beneficiary, message },
-      buildPosting: (id) => ({
-        id,
-        kind: 'retirement',
-        entries: [
-          { account: { userId: identity.userId }, currency: 'CARBON', amountMinor: String(-amountMinor) },
-          { account: { system: 'retired' }, currency: 'CARBON', amountMinor: String(amountMinor) },
-        ],
-      }),
-    }),
-  );
-}
-
-/** Carbon credits onto the market desk from outside (ADMIN): the stock that purchases draw on. */
-export async function supplyMarket(deps: WorkflowDeps, identity: Identity, input: { tonnes: string }, idempotencyKey: string): Promise<TransactionRow> {
-  checkIdempotencyKey(idempotencyKey);
-  if (identity.role !== 'ADMIN') throw forbidden('Only administrators supply the market');
-  const carbonMinor = parseAmount(input.tonnes, 'CARBON', 'tonnes');
-  return resultOf(
-    await runTransaction(deps, {
-      type: 'MARKET_SUPPLY',
-      initiatorId: identity.userId,
-      idempotencyKey,
-      currency: 'CARBON',
-      amount: carbonMinor,
-      request: { carbonMinor: String(carbonMinor) },
-      buildPosting: (id) => ({
-        id,
-        kind: 'market_supply',
-        entries: [
-          { account: { system: 'external' }, currency: 'CARBON', amountMinor: String(-carbonMinor) },
-          { account: { system: 'market' }, currency: 'CARBON', amountMinor: String(carbonMinor) },
-        ],
-      }),
-    }),
-  );
 }
