@@ -7,8 +7,11 @@ export function signedIn(identity: Identity | null): Identity {
   return identity;
 }
 
-/** A user's own data is theirs and an ADMIN's: the one rule every subgraph applies, on every path. */
-export function isOwnerOrAdmin(identity: Identity | null, userId: string): identity is Identity {
+/**
+ * A user's own data is theirs and an ADMIN's: the one rule every subgraph applies, on every path. Data that
+ * belongs to no user (`null`, e.g. an operator's chain transaction) is an ADMIN's only.
+ */
+export function isOwnerOrAdmin(identity: Identity | null, userId: string | null): identity is Identity {
   return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
 }
 

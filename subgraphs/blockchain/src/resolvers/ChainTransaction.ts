@@ -4,7 +4,7 @@ import { badInput } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/ids.js';
 import type { ChainTransactionResolvers } from '../generated/resolvers-types.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
-import { signedIn } from '../../../../lib/auth/access.js';
+import { isOwnerOrAdmin, signedIn } from '../../../../lib/auth/access.js';
 import type { BlockchainServiceDeps } from '../deps.js';
 
 const HASH_PATTERN = /^0x[0-9a-fA-F]{64}$/;
@@ -21,7 +21,7 @@ export async function visibleChainTransaction(deps: BlockchainServiceDeps, ident
     condition = eq(chainTransactions.hash, key.hash.toLowerCase());
   }
   const [row] = await deps.db.select().from(chainTransactions).where(condition);
-  if (!row || (caller.role !== 'ADMIN' && row.userId !== caller.userId)) return null;
+  if (!row || !isOwnerOrAdmin(caller, row.userId)) return null;
   return row;
 }
 

@@ -1,9 +1,13 @@
 import { inArray, sql } from 'drizzle-orm';
+import { backoffDelayMs } from '../../../../lib/backoff.js';
 import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodic.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
 import type { TransactionDeps } from '../deps.js';
 import { drive } from './engine.js';
 import type { Workflow } from './workflow.js';
+
+/** The wait after a transaction's first unfinished attempt; it doubles with each further one, up to retryDelayMaxMs. */
+const RECOVERY_RETRY_BASE_MS = 1_000;
 
 export interface RecoveryOptions {
   intervalMs: number;
@@ -52,7 +56,7 @@ export function startRecovery(deps: TransactionDeps, workflows: readonly Workflo
         deps.log.error({ transactionId: row.id, kind: row.posting.kind }, 'no workflow for this pending transaction; left PENDING');
         continue;
       }
-      const pendingWaitMs = Math.min(options.retryDelayMaxMs, 1000 * 2 ** Math.min(row.attempts, 10));
+      const pendingWaitMs = backoffDelayMs(row.attempts, { baseMs: RECOVERY_RETRY_BASE_MS, maxMs: options.retryDelayMaxMs });
       await drive(deps, workflow, row, { pendingWaitMs });
     }
     if (claimed.length) deps.log.info({ recovered: claimed.length }, 'recovery pass finished pending transactions');
