@@ -2,11 +2,17 @@ import { z } from 'zod';
 import { commonConfigShape, port, positiveInt, withSecrets } from '../../lib/config.js';
 import { rateLimitConfigShape } from './rate-limit-config.js';
 
-import type { SubgraphName } from '../../lib/subgraphs.js';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../../lib/subgraphs.js';
 
 export type { SubgraphName };
 
 const subgraphUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).optional();
+
+type SubgraphUrlVariable = `${Uppercase<SubgraphName>}_SUBGRAPH_URL`;
+/** The variable that moves one subgraph, e.g. USER_SUBGRAPH_URL. */
+export const subgraphUrlVariable = (name: SubgraphName) => `${name.toUpperCase()}_SUBGRAPH_URL` as SubgraphUrlVariable;
+/** One optional URL variable per registered subgraph (lib/subgraphs.ts), so the list is written once. */
+const subgraphUrlShape = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphUrl])) as Record<SubgraphUrlVariable, typeof subgraphUrl>;
 
 export const gatewayConfigSchema = z
   .object({
@@ -16,11 +22,7 @@ export const gatewayConfigSchema = z
     METRICS_PORT: port(9400),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     /** Where each subgraph listens, when not where the committed supergraph says (e.g. inside docker-compose). */
-    USER_SUBGRAPH_URL: subgraphUrl,
-    TRANSACTION_SUBGRAPH_URL: subgraphUrl,
-    PRICE_SUBGRAPH_URL: subgraphUrl,
-    BLOCKCHAIN_SUBGRAPH_URL: subgraphUrl,
-    NOTIFICATION_SUBGRAPH_URL: subgraphUrl,
+    ...subgraphUrlShape,
     SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
     /** Operation limits (gateway/src/operation-limits.ts; README, "Operation limits"): what one document may ask for. */
     QUERY_DEPTH_MAX: positiveInt(10),
@@ -40,13 +42,7 @@ export const gatewayConfigSchema = z
   .transform(withSecrets)
   .transform((config) => ({
     ...config,
-    subgraphUrls: {
-      user: config.USER_SUBGRAPH_URL,
-      transaction: config.TRANSACTION_SUBGRAPH_URL,
-      price: config.PRICE_SUBGRAPH_URL,
-      blockchain: config.BLOCKCHAIN_SUBGRAPH_URL,
-      notification: config.NOTIFICATION_SUBGRAPH_URL,
-    } satisfies Record<SubgraphName, string | undefined>,
+    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, config[subgraphUrlVariable(name)]])) as Record<SubgraphName, string | undefined>,
   }));
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
