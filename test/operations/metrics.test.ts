@@ -6,7 +6,7 @@ import { TOPICS } from '../../lib/events/envelope.js';
 import { silentLogger } from '../../lib/log.js';
 import { OPERATION_NAMES_MAX, ServiceMetrics } from '../../lib/server/metrics.js';
 import { ensureTopics } from '../../scripts/infra/kafka-broker.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { type ServiceName, type Stack, startStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const brokers = inject('kafkaBrokers').split(',');
@@ -48,7 +48,7 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string 
 
 let stack: Stack;
 const clients: Client[] = [];
-const metricsUrlOf = (subgraph: string) => new URL('/metrics', stack.subgraphs[subgraph]!.url).toString();
+const metricsUrlOf = (subgraph: ServiceName) => new URL('/metrics', stack.subgraphs[subgraph]!.url).toString();
 
 beforeAll(async () => {
   await ensureTopics(brokers, TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
