@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { issueUserToken } from '../../lib/auth/user-token.js';
+import { register as registerPerson } from '../../test/support/people.js';
 import { type Stack, startStack, TEST_SECRETS } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -19,7 +20,7 @@ let userSql: postgres.Sql;
 const sockets: ReturnType<typeof createClient>[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ env: { ACCOUNT_CHECK_TTL_MS: String(TTL_MS), ACCOUNT_CHECK_NEGATIVE_TTL_MS: String(TTL_MS) } });
+  stack = await startStack({ services: ['user', 'transaction', 'notification'], env: { ACCOUNT_CHECK_TTL_MS: String(TTL_MS), ACCOUNT_CHECK_NEGATIVE_TTL_MS: String(TTL_MS) } });
   userSql = postgres(stack.userDatabaseUrl, { max: 1, onnotice: () => {} });
 }, 60_000);
 afterAll(async () => {
@@ -28,12 +29,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function register(name: string) {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name}-${randomUUID().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
-  });
-  return { id: result.data!.register.user.id as string, token: result.data!.register.token as string };
-}
+const register = (name: string) => registerPerson(stack.gatewayUrl, name);
 
 /** The close code of a WebSocket connection made with this token (0 if it stays open until the bound). */
 async function socketCloseCode(token: string): Promise<number> {

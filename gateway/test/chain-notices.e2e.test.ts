@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonTokenAbi } from '../../contracts/artifacts/index.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
+import { register } from '../../test/support/people.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -67,10 +68,8 @@ afterAll(async () => {
 });
 
 async function person(name: string): Promise<Person> {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name.toLowerCase()}-${key().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
-  });
-  return { id: result.data!.register.user.id, token: result.data!.register.token };
+  const { id, token } = await register(stack.gatewayUrl, name);
+  return { id, token };
 }
 
 async function giveCarbon(to: Person, tonnes: string) {

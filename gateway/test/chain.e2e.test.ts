@@ -7,6 +7,7 @@ import { carbonTokenAbi } from '../../contracts/artifacts/index.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
 import { ChainAccountDocument, createEcoCoinClient, type EcoCoinClient, RetirementCertificateDocument, StakeDocument, WithdrawCarbonDocument } from '../../sdk/index.js';
 import { rejection } from '../../test/support/sdk.js';
+import { register } from '../../test/support/people.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -42,13 +43,10 @@ interface Person {
 const clients: EcoCoinClient[] = [];
 
 async function person(name: string): Promise<Person> {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name.toLowerCase()}-${key().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
-  });
-  const token = result.data!.register.token;
+  const { id, token } = await register(stack.gatewayUrl, name);
   const sdk = createEcoCoinClient({ url: stack.gatewayUrl, token });
   clients.push(sdk);
-  return { id: result.data!.register.user.id, token, sdk };
+  return { id, token, sdk };
 }
 
 async function giveCarbon(to: Person, tonnes: string) {

@@ -3,14 +3,10 @@ import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../lib/auth/internal-credential.js';
-import { parseConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
 import { USER_LOOKUP_PATH } from '../../lib/users/lookup.js';
-import { type GraphQLResult, type Stack, startStack, TEST_SECRETS } from '../../test/support/stack.js';
+import { register } from '../../test/support/people.js';
+import { type GraphQLResult, NOWHERE_URL, type Stack, startStack, TEST_SECRETS } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
-import { TEST_RATE_LIMITS } from '../../test/support/rate-limits.js';
-import { gatewayConfigSchema } from '../src/config.js';
-import { start as startGateway } from '../src/server.js';
 
 const ADMIN = { email: 'admin@example.com', password: 'admin password 123' };
 let stack: Stack;
@@ -23,6 +19,7 @@ interface Person {
   email: string;
 }
 
+/** Raw, for the refusals of bad input; test/support/people.ts registers everyone else. */
 const REGISTER = /* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`;
 const LOGIN = /* GraphQL */ `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }`;
 const DEPOSIT = /* GraphQL */ `mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`;
@@ -31,9 +28,7 @@ const PAY = /* GraphQL */ `mutation ($input: PayInput!, $key: String!) { pay(inp
 const RETIRE = /* GraphQL */ `mutation ($input: RetireCarbonCreditsInput!, $key: String!) { retireCarbonCredits(input: $input, idempotencyKey: $key) { status } }`;
 
 async function person(name: string, role: 'BUYER' | 'SELLER' = 'BUYER'): Promise<Person> {
-  const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
-  const result = await stack.graphql(REGISTER, { input: { email, password: 'long enough password', displayName: name, role } });
-  return { id: result.data!.register.user.id, token: result.data!.register.token, email };
+  return register(stack.gatewayUrl, name, { role });
 }
 
 /** Every balance on the platform, users and system accounts, in one snapshot. */
@@ -55,7 +50,7 @@ function refusal(result: GraphQLResult) {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } } });
+  stack = await startStack({ services: ['user', 'price', 'transaction', 'notification'], serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } } });
   adminToken = (await stack.graphql(LOGIN, ADMIN)).data!.login.token;
 }, 60_000);
 
@@ -111,11 +106,7 @@ describe('a bad value written inline in the document', () => {
   });
 
   it('still answers UPSTREAM_UNAVAILABLE, counted as a server error, when a subgraph does not answer', async () => {
-    const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-    // Port 9 (discard) on loopback: nothing listens, so the connection is refused at once.
-    const gateway = await startGateway(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, ...TEST_RATE_LIMITS, NODE_ENV: 'test', PORT: '0', METRICS_PORT: '0', ...urls, DATABASE_URL: stack.gatewayDatabaseUrl, PRICE_SUBGRAPH_URL: 'http://127.0.0.1:9/graphql' }), {
-      log: silentLogger,
-    });
+    const gateway = await stack.startGateway({ PRICE_SUBGRAPH_URL: NOWHERE_URL });
     try {
       const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ price(symbol: MCO2) { value } }' }) });
       const body = (await response.json()) as { errors: { extensions: Record<string, unknown> }[] };

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from '../../test/support/people.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -25,7 +25,7 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   // Prices tick every 300 ms, so a subscription sees two ticks quickly.
-  stack = await startStack({ serviceEnv: { price: { PRICE_POLL_INTERVAL_MS: '300' } } });
+  stack = await startStack({ services: ['user', 'price'], serviceEnv: { price: { PRICE_POLL_INTERVAL_MS: '300' } } });
 }, 60_000);
 
 /** Debian's Chromium; without it the browser test fails (never skips) and says how to install it. */
@@ -123,11 +123,7 @@ describe('GraphiQL at /graphiql', () => {
 
   it('signs in through its form, runs a query and a subscription, and loads nothing from another host', async () => {
     const context = await (await launchChromium()).newContext({ viewport: { width: 1280, height: 800 } });
-    const email = `explorer-${randomUUID().slice(0, 8)}@example.com`;
-    const registered = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { user { id } } }`, {
-      input: { email, password: PASSWORD, displayName: 'Explorer', role: 'BUYER' },
-    });
-    expect(registered.errors).toBeUndefined();
+    const { email } = await register(stack.gatewayUrl, 'Explorer', { password: PASSWORD });
 
     const page = await context.newPage();
     const elsewhere: string[] = [];

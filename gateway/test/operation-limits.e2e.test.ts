@@ -4,6 +4,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { aliasFlood, deepNesting, directivesFlood, fragmentBomb, repeatedFields, tokenFlood } from '../../bench/validation/shapes.js';
+import { register } from '../../test/support/people.js';
 import { postGraphQL, type Stack, startStack } from '../../test/support/stack.js';
 
 /** Far above what a refusal takes (milliseconds); the fragment bomb used to take 15 minutes. */
@@ -11,7 +12,8 @@ const ANSWER_BOUND_MS = 5_000;
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // Prices and the ledger snapshot (user) are all its operations reach.
+  stack = await startStack({ services: ['user', 'price'] });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
@@ -104,14 +106,12 @@ describe('operation limits at the gateway', () => {
   });
 
   it('refuses the fragment bomb over WebSocket with the same code', async () => {
-    const register = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token } }`, {
-      input: { email: `bomb-${Date.now()}@example.com`, password: 'long enough password', displayName: 'Bomb', role: 'BUYER' },
-    });
+    const { token } = await register(stack.gatewayUrl, 'Bomb');
     const client = createClient({
       url: stack.gatewayUrl.replace('http', 'ws'),
       webSocketImpl: WebSocket,
       retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${register.data!.register.token}` },
+      connectionParams: { authorization: `Bearer ${token}` },
     });
     try {
       const bomb = `subscription { priceUpdated(symbol: MCO2) { ...F29 } }\nfragment F0 on Price { value }\n${Array.from({ length: 29 }, (_, index) => `fragment F${index + 1} on Price { ...F${index} ...F${index} }`).join('\n')}`;

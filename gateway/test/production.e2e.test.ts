@@ -1,13 +1,13 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { register } from '../../test/support/people.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  // Production refuses anvil's public mnemonic; any other valid one will do here (BIP-39's first test vector).
-  const mnemonic = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
-  stack = await startStack({ env: { NODE_ENV: 'production' }, serviceEnv: { blockchain: { CUSTODY_MNEMONIC: mnemonic } } });
+  // Sign-in (user) and prices are all it asks of the subgraphs.
+  stack = await startStack({ services: ['user', 'price'], env: { NODE_ENV: 'production' } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -43,10 +43,8 @@ describe('the gateway in production', () => {
   });
 
   it('leaves suggestions out over WebSocket too', async () => {
-    const register = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token } }`, {
-      input: { email: `typo-${Date.now()}@example.com`, password: 'long enough password', displayName: 'Typo', role: 'BUYER' },
-    });
-    const client = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${register.data!.register.token}` } });
+    const { token } = await register(stack.gatewayUrl, 'Typo');
+    const client = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
     try {
       const errors = await new Promise<readonly { message: string; extensions?: Record<string, unknown> }[]>((resolve, reject) => {
         client.subscribe({ query: `subscription { priceUpdatd(symbol: MCO2) { value } }` }, { next: () => reject(new Error('served')), error: (error) => resolve(Array.isArray(error) ? error : [{ message: String(error) }]), complete: () => reject(new Error('completed without an error')) });

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { parseConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import { type Stack, startStack, TEST_SECRETS } from '../../test/support/stack.js';
+import { register as registerPerson } from '../../test/support/people.js';
+import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
-import { gatewayConfigSchema } from '../src/config.js';
-import { type RunningGateway, start } from '../src/server.js';
+import type { RunningGateway } from '../src/server.js';
 
 /**
  * Low limits so that each one is reached in a few requests. The gateway believes one proxy hop, so each test
@@ -35,9 +33,9 @@ let second: RunningGateway;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ env: LIMITS });
-  const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-  second = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test', ...LIMITS, PORT: '0', METRICS_PORT: '0', ...urls, DATABASE_URL: stack.gatewayDatabaseUrl }), { log: silentLogger });
+  // Sign-ins and registrations (user) and the money mutation transfer (transaction) are all the limits meet.
+  stack = await startStack({ services: ['user', 'transaction'], env: LIMITS });
+  second = await stack.startGateway();
 });
 afterAll(async () => {
   for (const client of clients) await client.dispose();
@@ -68,12 +66,9 @@ const login = (email: string, password: string, url = stack.gatewayUrl, address 
 const codeOf = (answer: Answer) => answer.errors?.[0]?.extensions?.code;
 
 async function register(name: string, address = newAddress()) {
-  const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
-  const answer = await call(stack.gatewayUrl, address, /* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email, password: PASSWORD, displayName: name, role: 'BUYER' },
-  });
-  if (!answer.data?.register) throw new Error(`register failed: ${JSON.stringify(answer.errors)}`);
-  return { email, token: answer.data.register.token as string, id: answer.data.register.user.id as string };
+  // From `address`, as every request of this file is: the limits count per client address.
+  const fromAddress: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), 'x-forwarded-for': address } });
+  return registerPerson(stack.gatewayUrl, name, { password: PASSWORD, fetch: fromAddress });
 }
 
 /** Refused with RATE_LIMITED, 429, and a wait of more than `moreThanSeconds` and at most `atMostSeconds`. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TEST_RATE_LIMITS } from '../../test/support/rate-limits.js';
+import { register as registerPerson } from '../../test/support/people.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -32,15 +32,10 @@ function collect<Data>(client: Client, query: string, variables: Record<string, 
   return { received, connected };
 }
 
-async function register(name: string) {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name}-${randomUUID().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
-  });
-  return { token: result.data!.register.token as string, id: result.data!.register.user.id as string };
-}
+const register = (name: string) => registerPerson(stack.gatewayUrl, name);
 
 beforeAll(async () => {
-  stack = await startStack({ serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, price: { PRICE_POLL_INTERVAL_MS: '300' } } });
+  stack = await startStack({ services: ['user', 'price', 'transaction'], serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, price: { PRICE_POLL_INTERVAL_MS: '300' } } });
   adminToken = (await stack.graphql(`mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }`, ADMIN)).data!.login.token;
 }, 60_000);
 
@@ -143,13 +138,7 @@ describe('subscriptions through the gateway', () => {
   });
 
   it('completes subscriptions with 1001 "Going away" when the gateway stops', async () => {
-    const { gatewayConfigSchema } = await import('../src/config.js');
-    const { parseConfig } = await import('../../lib/config.js');
-    const { start } = await import('../src/server.js');
-    const { silentLogger } = await import('../../lib/log.js');
-    const { TEST_SECRETS } = await import('../../test/support/stack.js');
-    const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-    const second = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, ...TEST_RATE_LIMITS, NODE_ENV: 'test', PORT: '0', METRICS_PORT: '0', ...urls, DATABASE_URL: stack.gatewayDatabaseUrl }), { log: silentLogger });
+    const second = await stack.startGateway();
     const { token } = await register('Leaving');
     let code = 0;
     const client = createClient({ url: second.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` }, on: { closed: (event) => void (code = (event as { code: number }).code) } });
@@ -163,17 +152,13 @@ describe('subscriptions through the gateway', () => {
   });
 
   it('tells the client UPSTREAM_UNAVAILABLE when the owning subgraph stays gone after retries', async () => {
-    const { gatewayConfigSchema } = await import('../src/config.js');
-    const { parseConfig } = await import('../../lib/config.js');
-    const { start } = await import('../src/server.js');
     const { silentLogger } = await import('../../lib/log.js');
     const { TEST_SECRETS } = await import('../../test/support/stack.js');
     const { createTestDatabase } = await import('../../test/support/database.js');
     const { startFromEnv: startPrice } = await import('../../subgraphs/price/src/server.js');
     const database = await createTestDatabase('price_gone');
     const price = await startPrice({ ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: database.url, PRICE_POLL_INTERVAL_MS: '300' }, { log: silentLogger });
-    const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraph.url]));
-    const gateway = await start(parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, ...TEST_RATE_LIMITS, NODE_ENV: 'test', PORT: '0', METRICS_PORT: '0', ...urls, DATABASE_URL: stack.gatewayDatabaseUrl, PRICE_SUBGRAPH_URL: price.url, SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: '1' }), { log: silentLogger });
+    const gateway = await stack.startGateway({ PRICE_SUBGRAPH_URL: price.url, SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: '1' });
     try {
       const { token } = await register('Abandoned');
       const client = createClient({ url: gateway.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });

@@ -42,6 +42,7 @@ async function registeredBuyer(name: string) {
 
 beforeAll(async () => {
   stack = await startStack({
+    services: ['user', 'price', 'transaction'],
     serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, price: { PRICE_POLL_INTERVAL_MS: '300' }, transaction: { DEV_FAUCET: 'true' } },
   });
   const admin = client();

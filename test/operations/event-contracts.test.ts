@@ -23,6 +23,7 @@ import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
 import { CONSUMED_TOPICS } from '../../subgraphs/notification/src/notifications/consumer.js';
 import { noticesForBlockchainEvent, noticesForTransaction, noticesForWallet } from '../../subgraphs/notification/src/notifications/from-events.js';
 import { TRANSACTION_FEED_TOPICS } from '../../subgraphs/transaction/src/deps.js';
+import { register } from '../support/people.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
@@ -131,10 +132,8 @@ interface Person {
 }
 
 async function person(name: string, role: 'BUYER' | 'SELLER'): Promise<Person> {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name.toLowerCase()}-${key().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role },
-  });
-  return { id: result.data!.register.user.id, token: result.data!.register.token };
+  const { id, token } = await register(stack.gatewayUrl, name, { role });
+  return { id, token };
 }
 
 /** A mutation that must succeed; its first field's answer. */

@@ -6,7 +6,8 @@ import { TOPICS } from '../../lib/events/envelope.js';
 import { silentLogger } from '../../lib/log.js';
 import { OPERATION_NAMES_MAX, ServiceMetrics } from '../../lib/server/metrics.js';
 import { ensureTopics } from '../../scripts/infra/kafka-broker.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { register } from '../support/people.js';
+import { type ServiceName, type Stack, startStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const brokers = inject('kafkaBrokers').split(',');
@@ -48,11 +49,12 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string 
 
 let stack: Stack;
 const clients: Client[] = [];
-const metricsUrlOf = (subgraph: string) => new URL('/metrics', stack.subgraphs[subgraph]!.url).toString();
+const metricsUrlOf = (subgraph: ServiceName) => new URL('/metrics', stack.subgraphs[subgraph]!.url).toString();
 
 beforeAll(async () => {
   await ensureTopics(brokers, TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   stack = await startStack({
+    services: ['user', 'price', 'transaction', 'notification'],
     env: { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: { price: { PRICE_BACKFILL_DAYS: '1' } },
   });
@@ -114,10 +116,8 @@ describe('/metrics', () => {
   });
 
   it('counts open subscriptions at the gateway', async () => {
-    const register = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token } }`, {
-      input: { email: `metrics-${randomUUID().slice(0, 8)}@example.com`, password: 'correct horse battery', displayName: 'Metrics', role: 'BUYER' },
-    });
-    const client = createClient({ url: stack.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${register.data!.register.token}` } });
+    const { token } = await register(stack.gatewayUrl, 'Metrics');
+    const client = createClient({ url: stack.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` } });
     clients.push(client);
     const events = client.iterate({ query: /* GraphQL */ `subscription { walletUpdated { currency balance } }` });
     void events.next();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TOPICS } from '../../lib/events/envelope.js';
 import { createLogger } from '../../lib/log.js';
 import { ensureTopics } from '../../scripts/infra/kafka-broker.js';
+import { register as registerPerson } from '../support/people.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
@@ -32,6 +33,8 @@ let consumer: Consumer;
 beforeAll(async () => {
   await ensureTopics(brokers, TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   stack = await startStack({
+    // The notification subgraph is the consumer that logs the events under the request that caused them.
+    services: ['user', 'price', 'transaction', 'notification'],
     env: { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: { transaction: { DEV_FAUCET: 'true' }, price: { PRICE_BACKFILL_DAYS: '1' } },
     logFor: (service) => createLogger(service, 'debug', { write: (line: string) => void logLines.push(JSON.parse(line) as LogLine) }),
@@ -54,12 +57,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function register(): Promise<{ id: string; token: string }> {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `trace-${randomUUID().slice(0, 8)}@example.com`, password: 'correct horse battery', displayName: 'Trace', role: 'BUYER' },
-  });
-  return { id: result.data!.register.user.id, token: result.data!.register.token };
-}
+const register = () => registerPerson(stack.gatewayUrl, 'Trace');
 
 async function post(body: unknown, headers: Record<string, string>): Promise<{ requestId: string | null; body: any }> {
   const response = await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

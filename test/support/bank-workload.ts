@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { expect } from 'vitest';
+import { register } from './people.js';
 import type { GraphQLResult, Stack } from './stack.js';
 import { waitFor } from './wait.js';
 
@@ -28,7 +29,6 @@ const SCALE = { USD: 2, ETH: 18, CARBON: 18 } as const;
 export type Currency = keyof typeof SCALE;
 const CURRENCIES = Object.keys(SCALE) as Currency[];
 
-const REGISTER = /* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`;
 const LOGIN = /* GraphQL */ `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token user { id } } }`;
 const DEPOSIT = /* GraphQL */ `mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { id status } }`;
 const SUPPLY = /* GraphQL */ `mutation ($input: SupplyMarketInput!, $key: String!) { supplyMarket(input: $input, idempotencyKey: $key) { id status } }`;
@@ -270,9 +270,8 @@ export class Bank {
       Array.from({ length: USER_COUNT }, async (_, index) => {
         const role = index < SELLER_COUNT ? 'SELLER' : 'BUYER';
         const email = `${label}-${index}-${randomUUID().slice(0, 8)}@example.com`;
-        const result = await stack.graphql(REGISTER, { input: { email, password: `${label} test password`, displayName: `Customer ${index}`, role } });
-        if (!result.data?.register) throw new Error(`register failed: ${JSON.stringify(result.errors)}`);
-        return { id: result.data.register.user.id, email, token: result.data!.register.token, role } as Person;
+        const registered = await register(stack.gatewayUrl, `Customer ${index}`, { email, password: `${label} test password`, role });
+        return { id: registered.id, email, token: registered.token, role } as Person;
       }),
     );
     const deposits = this.people.flatMap((person) =>

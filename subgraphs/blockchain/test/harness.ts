@@ -19,6 +19,7 @@ import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { type AnvilNode, startAnvil } from '../../../scripts/infra/anvil.js';
 import { type ContractAddresses, DEV_MNEMONIC, deployContracts } from '../../../scripts/infra/deploy-contracts.js';
 import { createTestDatabase } from '../../../test/support/database.js';
+import { register } from '../../../test/support/people.js';
 import { postGraphQL, TEST_SECRETS } from '../../../test/support/stack.js';
 import { startFromEnv as startUserService } from '../../user/src/server.js';
 import { configSchema, startFromEnv } from '../src/server.js';
@@ -71,15 +72,10 @@ export async function startUserDirectory(): Promise<UserDirectory> {
   return {
     url: new URL(server.url).origin,
     async register() {
-      const token = await credential.mint({ kind: 'gateway', identity: null });
-      const result = await postGraphQL<{ register: { user: { id: string } } }>(
-        server.url,
-        /* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { user { id } } }`,
-        { input: { email: `holder-${randomUUID().slice(0, 8)}@example.com`, password: 'long enough password', displayName: 'Holder', role: 'BUYER' } },
-        { [INTERNAL_CREDENTIAL_HEADER]: token },
-      );
-      if (!result.data) throw new Error(`could not register a user: ${JSON.stringify(result.errors)}`);
-      return result.data.register.user.id;
+      // Straight to the subgraph, as the gateway would send it: with the gateway's credential.
+      const asGateway: typeof fetch = async (input, init) =>
+        fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), [INTERNAL_CREDENTIAL_HEADER]: await credential.mint({ kind: 'gateway', identity: null }) } });
+      return (await register(server.url, 'Holder', { fetch: asGateway })).id;
     },
     async stop() {
       await server.stop();

@@ -7,6 +7,7 @@ import { createKafkaTransport } from '../../../lib/events/kafka-transport.js';
 import type { EventTransport } from '../../../lib/events/transport.js';
 import { silentLogger } from '../../../lib/log.js';
 import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
+import { register } from '../../../test/support/people.js';
 import { type Stack, type StackOptions, startStack } from '../../../test/support/stack.js';
 
 export const ADMIN = { email: 'notification-admin@example.com', password: 'notification admin password' };
@@ -23,8 +24,9 @@ export interface SubscriptionMessage<Data> {
 }
 
 /**
- * The whole stack on a real Kafka broker, with topics of this test file's own (a prefix), so files running
- * side by side never see each other's events; and a producer of its own for events the test makes up.
+ * Every subgraph but the blockchain one (the tests make the chain's events themselves), without a chain, on a
+ * real Kafka broker, with topics of this test file's own (a prefix), so files running side by side never see
+ * each other's events; and a producer of its own for events the test makes up.
  */
 export class NotificationStack {
   readonly topicPrefix: string;
@@ -46,6 +48,7 @@ export class NotificationStack {
   async start(options: { notificationEnv?: Record<string, string>; external?: StackOptions['external'] } = {}): Promise<this> {
     await ensureTopics(this.brokers, TOPICS.map((topic) => `${this.topicPrefix}${topic}`), 3);
     this.stack = await startStack({
+      services: ['user', 'price', 'transaction', 'notification'],
       env: this.kafkaEnv,
       serviceEnv: {
         user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
@@ -76,11 +79,7 @@ export class NotificationStack {
   }
 
   async person(name: string): Promise<Person> {
-    const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
-    const result = await this.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-      input: { email, password: 'long enough password', displayName: name, role: 'BUYER' },
-    });
-    return { id: result.data!.register.user.id, token: result.data!.register.token, email };
+    return register(this.stack.gatewayUrl, name);
   }
 
   async deposit(to: Person, amount: string, currency = 'USD') {

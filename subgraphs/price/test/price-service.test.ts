@@ -46,6 +46,7 @@ beforeAll(async () => {
   fake.fallback = (path) => (path.includes('/market_chart') ? { body: JSON.stringify({ prices: [[Date.now() - 3_600_000, 0.27]], market_caps: [], total_volumes: [] }) } : answerSimplePrice());
   await ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   stack = await startStack({
+    services: ['price'],
     env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: {
       price: {

@@ -29,6 +29,7 @@ const topicPrefix = `bank-${randomUUID().slice(0, 8)}.`;
 beforeAll(async () => {
   await ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   stack = await startStack({
+    services: ['user', 'price', 'transaction'],
     env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, price: { PRICE_BACKFILL_DAYS: '1' } },
   });

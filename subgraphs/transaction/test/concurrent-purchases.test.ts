@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TOPICS } from '../../../lib/events/envelope.js';
 import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
+import { register } from '../../../test/support/people.js';
 import { type GraphQLResult, type Stack, startStack } from '../../../test/support/stack.js';
 import { waitFor } from '../../../test/support/wait.js';
 
@@ -21,7 +22,6 @@ const MARKET_TONNES = '100000';
 const ADMIN = { email: 'purchases-admin@example.com', password: 'purchases admin password' };
 
 const LOGIN = /* GraphQL */ `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token user { id } } }`;
-const REGISTER = /* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`;
 const DEPOSIT = /* GraphQL */ `mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { id status } }`;
 const SUPPLY = /* GraphQL */ `mutation ($input: SupplyMarketInput!, $key: String!) { supplyMarket(input: $input, idempotencyKey: $key) { id status } }`;
 const QUOTE = /* GraphQL */ `mutation ($input: QuoteCarbonPurchaseInput!) { quoteCarbonPurchase(input: $input) { id tonnes totalUsd pricePerTonne } }`;
@@ -76,6 +76,7 @@ async function asAdmin(document: string, variables: Record<string, unknown>) {
 beforeAll(async () => {
   await ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   stack = await startStack({
+    services: ['user', 'price', 'transaction'],
     env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: {
       user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
@@ -90,8 +91,8 @@ beforeAll(async () => {
     message: 'a fresh MCO2 price to quote at',
   });
   adminToken = (await stack.graphql(LOGIN, ADMIN)).data!.login.token;
-  const registered = await stack.graphql(REGISTER, { input: { email: `buyer-${randomUUID().slice(0, 8)}@example.com`, password: 'purchases password', displayName: 'Buyer', role: 'BUYER' } });
-  buyer = { id: registered.data!.register.user.id, token: registered.data!.register.token };
+  const registered = await register(stack.gatewayUrl, 'Buyer', { password: 'purchases password' });
+  buyer = { id: registered.id, token: registered.token };
   await asAdmin(SUPPLY, { input: { tonnes: MARKET_TONNES }, key: randomUUID() });
 }, 90_000);
 

@@ -15,7 +15,7 @@ import { silentLogger } from '../../../lib/log.js';
 import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
 import { freePort } from '../../../scripts/infra/ports.js';
 import { Bank, countBy, type Outcome, runWorkload, snapshotViolations, type TransactionRecord, type WorkloadProgress } from '../../../test/support/bank-workload.js';
-import { type Stack, startStack, TEST_SECRETS } from '../../../test/support/stack.js';
+import { NOWHERE_URL, type Stack, startStack, TEST_SECRETS } from '../../../test/support/stack.js';
 import { waitFor } from '../../../test/support/wait.js';
 
 const OPERATION_COUNT = 800;
@@ -56,6 +56,8 @@ function spawnTransactionService(): Child {
     DATABASE_URL: stack.subgraphs.transaction!.databaseUrl,
     USER_SERVICE_URL: new URL(stack.subgraphs.user!.url).origin,
     PRICE_SERVICE_URL: new URL(stack.subgraphs.price!.url).origin,
+    // Not started: the workload makes no withdrawal, and no default address may reach a blockchain subgraph elsewhere.
+    BLOCKCHAIN_SERVICE_URL: new URL(NOWHERE_URL).origin,
     KAFKA_BROKERS: brokers,
     KAFKA_TOPIC_PREFIX: topicPrefix,
     RECOVERY_INTERVAL_MS: String(RECOVERY_INTERVAL_MS),
@@ -111,6 +113,7 @@ beforeAll(async () => {
   });
   transactionPort = await freePort();
   stack = await startStack({
+    services: ['user', 'price', 'transaction'],
     env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix },
     serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, price: { PRICE_BACKFILL_DAYS: '1' } },
     external: { transaction: `http://127.0.0.1:${transactionPort}/graphql` },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
+import { register as registerPerson } from '../../../test/support/people.js';
 import { type Stack, startStack } from '../../../test/support/stack.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { configSchema } from '../src/server.js';
@@ -11,6 +12,7 @@ let stack: Stack;
 let adminToken: string;
 beforeAll(async () => {
   stack = await startStack({
+    services: ['user', 'transaction'],
     serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, transaction: { DEV_FAUCET: 'true', DEV_FAUCET_DAILY_MAX_USD: '25000.00' } },
   });
   const login = await stack.graphql(/* GraphQL */ `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }`, ADMIN);
@@ -22,10 +24,10 @@ afterAll(async () => {
 
 const DEPOSIT = /* GraphQL */ `mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status amount } }`;
 
-const register = async (name: string) =>
-  (await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name}-${randomUUID()}@example.com`, password: 'long enough password', displayName: name, role: 'BUYER' },
-  })).data!.register as { token: string; user: { id: string } };
+const register = async (name: string) => {
+  const person = await registerPerson(stack.gatewayUrl, name);
+  return { token: person.token, user: { id: person.id } };
+};
 
 /** Every balance on the platform, users and system accounts, in one snapshot. */
 async function ledgerSnapshot(): Promise<unknown> {

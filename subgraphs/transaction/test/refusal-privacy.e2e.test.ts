@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { register } from '../../../test/support/people.js';
 import { type Stack, startStack } from '../../../test/support/stack.js';
 import { waitFor } from '../../../test/support/wait.js';
 
@@ -26,10 +27,7 @@ const TRANSACTION = /* GraphQL */ `query ($id: ID!) { transaction(id: $id) { id 
 const HISTORY = /* GraphQL */ `{ transactions(first: 100) { edges { node { id status failureMessage } } } }`;
 
 async function person(name: string, role: 'BUYER' | 'SELLER' = 'BUYER'): Promise<Person> {
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email: `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`, password: 'long enough password', displayName: name, role },
-  });
-  return { id: result.data!.register.user.id, token: result.data!.register.token };
+  return register(stack.gatewayUrl, name, { role });
 }
 
 async function deposit(to: Person, currency: string, amount: string) {
@@ -58,7 +56,7 @@ async function feedOf(who: Person): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } } });
+  stack = await startStack({ services: ['user', 'price', 'transaction'], serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } } });
   adminToken = (await stack.graphql(/* GraphQL */ `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }`, ADMIN)).data!.login.token;
   const supply = await stack.graphql(/* GraphQL */ `mutation ($key: String!) { supplyMarket(input: { tonnes: "${MARKET_TONNES}" }, idempotencyKey: $key) { status } }`, { key: randomUUID() }, adminToken);
   expect(supply.data?.supplyMarket.status).toBe('COMPLETED');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../../lib/auth/internal-credential.js';
 import { decimalToScaled } from '../../../lib/decimal.js';
+import { register } from '../../../test/support/people.js';
 import { type Stack, startStack, TEST_SECRETS } from '../../../test/support/stack.js';
 import { waitFor } from '../../../test/support/wait.js';
 
@@ -21,11 +22,7 @@ interface Person {
 }
 
 async function person(name: string, role: 'BUYER' | 'SELLER' = 'BUYER'): Promise<Person> {
-  const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
-  const result = await stack.graphql(/* GraphQL */ `mutation ($input: RegisterInput!) { register(input: $input) { token user { id } } }`, {
-    input: { email, password: 'long enough password', displayName: name, role },
-  });
-  return { id: result.data!.register.user.id, token: result.data!.register.token, email };
+  return register(stack.gatewayUrl, name, { role });
 }
 
 async function deposit(to: Person, currency: string, amount: string) {
@@ -56,7 +53,7 @@ const RETIRE = /* GraphQL */ `mutation ($input: RetireCarbonCreditsInput!, $key:
   retireCarbonCredits(input: $input, idempotencyKey: $key) { id status retirement { id tonnes kilograms beneficiary message retiredAt } } }`;
 
 beforeAll(async () => {
-  stack = await startStack({ serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, transaction: { QUOTE_TTL_SECONDS: '2' } } });
+  stack = await startStack({ services: ['user', 'price', 'transaction'], serviceEnv: { user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }, transaction: { QUOTE_TTL_SECONDS: '2' } } });
   const login = await stack.graphql(/* GraphQL */ `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }`, ADMIN);
   adminToken = login.data!.login.token;
   userSql = postgres(stack.subgraphs.user!.databaseUrl, { max: 2, onnotice: () => {} });

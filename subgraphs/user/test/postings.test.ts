@@ -8,11 +8,9 @@ import { silentLogger } from '../../../lib/log.js';
 import { ensureTopics } from '../../../scripts/infra/kafka-broker.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { POSTING_PATH, type PostingRequest } from '../../../lib/ledger/posting.js';
+import { register } from '../../../test/support/people.js';
 import { type Stack, startStack, TEST_SECRETS } from '../../../test/support/stack.js';
 
-const REGISTER = /* GraphQL */ `
-  mutation ($input: RegisterInput!) { register(input: $input) { user { id } } }
-`;
 
 let stack: Stack;
 let sql: postgres.Sql;
@@ -29,8 +27,7 @@ async function post(request: unknown, caller: 'service' | 'gateway' | 'none' = '
 }
 
 async function newUser(): Promise<string> {
-  const result = await stack.graphql(REGISTER, { input: { email: `${randomUUID()}@example.com`, password: 'long enough pw', displayName: 'P', role: 'BUYER' } });
-  return result.data!.register.user.id;
+  return (await register(stack.gatewayUrl, 'P')).id;
 }
 
 /** Every wallet's balance, users and system accounts, as one comparable snapshot. */
@@ -68,7 +65,7 @@ const topicPrefix = `user-${randomUUID().slice(0, 8)}.`;
 beforeAll(async () => {
   await ensureTopics(brokers.split(','), TOPICS.map((topic) => `${topicPrefix}${topic}`), 3);
   // The service publishes through its own Kafka transport, as in production.
-  stack = await startStack({ env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix } });
+  stack = await startStack({ services: ['user'], env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: topicPrefix } });
   sql = postgres(stack.userDatabaseUrl, { max: 2, onnotice: () => {} });
   postingUrl = new URL(POSTING_PATH, stack.userUrl).toString();
 });
