@@ -26,6 +26,8 @@ const OPERATION_COUNT = 600;
 const IN_FLIGHT_MAX = 32;
 /** Every service connection is terminated after each of these many finished operations. */
 const TERMINATE_AFTER_OPERATIONS = [100, 200, 300, 400] as const;
+/** One strike inside a posting's SQL transaction, before the others, while postings are certain to be under way. */
+const STRIKE_INSIDE_POSTING_AFTER_OPERATIONS = 50;
 /** How long the strike inside a posting's transaction looks for one holding wallet row locks. */
 const LOCK_HOLDER_SEARCH_MS = 15_000;
 const RECOVERY_INTERVAL_MS = 200;
@@ -144,9 +146,14 @@ interface Strikes {
   insidePosting: boolean;
 }
 
-/** Strikes at each point of `TERMINATE_AFTER_OPERATIONS`, then once inside a posting. */
+/**
+ * Strikes once inside a posting while the workload is in full swing (near its end a lock holder may never be
+ * caught: a quick run had finished its postings), then at each point of `TERMINATE_AFTER_OPERATIONS`.
+ */
 async function strike(progress: WorkloadProgress): Promise<Strikes> {
   const strikes: Strikes = { terminated: [], listenersBefore: [], listenersAgainMs: 0, insidePosting: false };
+  await waitFor(() => progress.finished >= STRIKE_INSIDE_POSTING_AFTER_OPERATIONS, { timeoutMs: 120_000, message: `${STRIKE_INSIDE_POSTING_AFTER_OPERATIONS} finished operations` });
+  strikes.insidePosting = await terminateInsidePosting();
   for (const [index, after] of TERMINATE_AFTER_OPERATIONS.entries()) {
     await waitFor(() => progress.finished >= after, { timeoutMs: 120_000, message: `${after} finished operations` });
     if (index === 0) strikes.listenersBefore = await listeningDatabases();
@@ -158,7 +165,6 @@ async function strike(progress: WorkloadProgress): Promise<Strikes> {
       strikes.listenersAgainMs = Date.now() - terminatedAtMs;
     }
   }
-  strikes.insidePosting = await terminateInsidePosting();
   return strikes;
 }
 
