@@ -1,6 +1,5 @@
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeBenchReport } from '../report-files.js';
 import { cpus, totalmem, type as osType } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './closed-loop.js';
 import type { PgbenchResult } from './pgbench.js';
 import type { LedgerSettings } from './settings.js';
@@ -32,9 +31,6 @@ export interface LedgerReport {
   durationSeconds: number;
 }
 
-const BENCH_DIR = fileURLToPath(new URL('../', import.meta.url));
-const README_START = '<!-- ledger:latest:start -->';
-const README_END = '<!-- ledger:latest:end -->';
 
 export function describeMachine(): string {
   const processors = cpus();
@@ -53,24 +49,8 @@ export function formatRun(run: TransferRun): string {
  * bench/README.md (between its markers). A smoke run goes to ledger-<date>-smoke.md only, so a quick check
  * never replaces the numbers of a real run.
  */
-export async function writeReport(report: LedgerReport): Promise<{ markdown: string; paths: string[] }> {
-  const markdown = renderReport(report);
-  const resultsDir = `${BENCH_DIR}results/`;
-  await mkdir(resultsDir, { recursive: true });
-  const resultsPath = `${resultsDir}ledger-${report.date}${report.settings.smoke ? '-smoke' : ''}.md`;
-  await writeFile(resultsPath, markdown);
-  if (report.settings.smoke) return { markdown, paths: [resultsPath] };
-  const readmePath = `${BENCH_DIR}README.md`;
-  await writeFile(readmePath, withLatest(await readFile(readmePath, 'utf8').catch(() => ''), markdown));
-  return { markdown, paths: [resultsPath, readmePath] };
-}
-
-function withLatest(readme: string, markdown: string): string {
-  const block = `${README_START}\n${markdown}${README_END}\n`;
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start === -1 || end === -1) return `${readme.trimEnd()}\n\n${block}`;
-  return `${readme.slice(0, start)}${block}${readme.slice(end + README_END.length).replace(/^\n/, '')}`;
+export function writeReport(report: LedgerReport): Promise<{ markdown: string; paths: string[] }> {
+  return writeBenchReport('ledger', report.date, report.settings.smoke, renderReport(report));
 }
 
 export function renderReport(report: LedgerReport): string {

@@ -1,6 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeBenchReport } from '../report-files.js';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { describeMachine } from '../ledger/report.js';
 import { PRICE_SUBSCRIPTION } from './crowd.js';
 import type { Deliveries } from './deliveries.js';
@@ -64,9 +63,6 @@ export interface SubscriptionReport {
   durationSeconds: number;
 }
 
-const BENCH_DIR = fileURLToPath(new URL('../', import.meta.url));
-const README_START = '<!-- subscriptions:latest:start -->';
-const README_END = '<!-- subscriptions:latest:end -->';
 
 export function describeSoftware(kafka: string): string {
   const require = createRequire(import.meta.url);
@@ -78,24 +74,8 @@ export function describeSoftware(kafka: string): string {
  * Writes the report to bench/results/subscriptions-<date>.md and, unless it is a smoke run, makes it the
  * latest in bench/README.md (between its markers). A smoke run goes to subscriptions-<date>-smoke.md only.
  */
-export async function writeReport(report: SubscriptionReport): Promise<{ markdown: string; paths: string[] }> {
-  const markdown = renderReport(report);
-  const resultsDir = `${BENCH_DIR}results/`;
-  await mkdir(resultsDir, { recursive: true });
-  const resultsPath = `${resultsDir}subscriptions-${report.date}${report.settings.smoke ? '-smoke' : ''}.md`;
-  await writeFile(resultsPath, markdown);
-  if (report.settings.smoke) return { markdown, paths: [resultsPath] };
-  const readmePath = `${BENCH_DIR}README.md`;
-  await writeFile(readmePath, withLatest(await readFile(readmePath, 'utf8').catch(() => ''), markdown));
-  return { markdown, paths: [resultsPath, readmePath] };
-}
-
-function withLatest(readme: string, markdown: string): string {
-  const block = `${README_START}\n${markdown}${README_END}\n`;
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start === -1 || end === -1) return `${readme.trimEnd()}\n\n${block}`;
-  return `${readme.slice(0, start)}${block}${readme.slice(end + README_END.length).replace(/^\n/, '')}`;
+export function writeReport(report: SubscriptionReport): Promise<{ markdown: string; paths: string[] }> {
+  return writeBenchReport('subscriptions', report.date, report.settings.smoke, renderReport(report));
 }
 
 export function renderReport(report: SubscriptionReport): string {

@@ -1,5 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { writeBenchReport } from '../report-files.js';
 import type { OperationLimits } from '../../gateway/src/operation-limits.js';
 import type { ShapeResult, Timing } from './documents.js';
 import type { ValidationSettings } from './settings.js';
@@ -16,29 +15,10 @@ export interface ValidationReport {
   durationSeconds: number;
 }
 
-const BENCH_DIR = fileURLToPath(new URL('../', import.meta.url));
-const README_START = '<!-- validation:latest:start -->';
-const README_END = '<!-- validation:latest:end -->';
 
 /** Writes bench/results/validation-<date>.md and, unless it is a smoke run, the latest section of bench/README.md. */
-export async function writeReport(report: ValidationReport): Promise<{ markdown: string; paths: string[] }> {
-  const markdown = renderReport(report);
-  const resultsDir = `${BENCH_DIR}results/`;
-  await mkdir(resultsDir, { recursive: true });
-  const resultsPath = `${resultsDir}validation-${report.date}${report.settings.smoke ? '-smoke' : ''}.md`;
-  await writeFile(resultsPath, markdown);
-  if (report.settings.smoke) return { markdown, paths: [resultsPath] };
-  const readmePath = `${BENCH_DIR}README.md`;
-  await writeFile(readmePath, withLatest(await readFile(readmePath, 'utf8').catch(() => ''), markdown));
-  return { markdown, paths: [resultsPath, readmePath] };
-}
-
-function withLatest(readme: string, markdown: string): string {
-  const block = `${README_START}\n${markdown}${README_END}\n`;
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start === -1 || end === -1) return `${readme.trimEnd()}\n\n${block}`;
-  return `${readme.slice(0, start)}${block}${readme.slice(end + README_END.length).replace(/^\n/, '')}`;
+export function writeReport(report: ValidationReport): Promise<{ markdown: string; paths: string[] }> {
+  return writeBenchReport('validation', report.date, report.settings.smoke, renderReport(report));
 }
 
 export function renderReport(report: ValidationReport): string {
