@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonTokenAbi } from '../../contracts/artifacts/index.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
 import { register } from '../../test/support/people.js';
+import { withoutMinterRole } from '../../test/support/minter-role.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -153,25 +154,15 @@ describe('notices of withdrawals', () => {
   it('tells a failed withdrawal, why, and that the CARBON was given back', async () => {
     const ben = await person('Ben');
     await giveCarbon(ben, '1');
-    const wallet = createWalletClient({ account: operator, chain: foundry, transport: http(stack.chain.rpcUrl) });
-    const minterRole = await chain.readContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: 'MINTER_ROLE' });
-    const setMinter = async (grant: boolean) => {
-      const hash = await wallet.writeContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: grant ? 'grantRole' : 'revokeRole', args: [minterRole, operator.address] });
-      await chain.waitForTransactionReceipt({ hash });
-    };
-    await setMinter(false);
-    let id: string;
-    try {
+    const id = await withoutMinterRole(stack.chain, async () => {
       const refused = await stack.graphql(
         /* GraphQL */ `mutation ($input: WithdrawCarbonInput!, $key: String!) { withdrawCarbon(input: $input, idempotencyKey: $key) { id } }`,
         { input: { amount: '0.4', toAddress: outsider.address }, key: key() },
         ben.token,
       );
       expect(refused.errors?.[0]?.extensions?.code).toBe('CHAIN_TRANSACTION_FAILED');
-      id = refused.errors?.[0]?.extensions?.transactionId as string;
-    } finally {
-      await setMinter(true);
-    }
+      return refused.errors?.[0]?.extensions?.transactionId as string;
+    });
     const notice = await noticeTitled(ben, 'Your withdrawal of 0.4 tonnes of MCO2 failed');
     expect(notice).toEqual({
       kind: 'TRANSACTION_FAILED',

@@ -8,6 +8,7 @@ import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
 import { ChainAccountDocument, createEcoCoinClient, type EcoCoinClient, RetirementCertificateDocument, StakeDocument, WithdrawCarbonDocument } from '../../sdk/index.js';
 import { rejection } from '../../test/support/sdk.js';
 import { register } from '../../test/support/people.js';
+import { withoutMinterRole } from '../../test/support/minter-role.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -172,14 +173,7 @@ describe('withdrawing CARBON to an address on chain', () => {
   it('gives the CARBON back when the mint reverts on chain, and says why', async () => {
     const cara = await person('Cara');
     await giveCarbon(cara, '1');
-    const wallet = createWalletClient({ account: operator, chain: foundry, transport: http(stack.chain.rpcUrl) });
-    const minterRole = await chain.readContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: 'MINTER_ROLE' });
-    const setMinter = async (grant: boolean) => {
-      const hash = await wallet.writeContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: grant ? 'grantRole' : 'revokeRole', args: [minterRole, operator.address] });
-      await chain.waitForTransactionReceipt({ hash });
-    };
-    await setMinter(false);
-    try {
+    await withoutMinterRole(stack.chain, async () => {
       const refused = await rejection(cara.sdk.request(WithdrawCarbonDocument, { input: { amount: '0.4', toAddress: outsider.address }, idempotencyKey: key() }));
       expect(refused.code).toBe('CHAIN_TRANSACTION_FAILED');
       expect(refused.message).toMatch(/AccessControlUnauthorizedAccount/);
@@ -188,9 +182,7 @@ describe('withdrawing CARBON to an address on chain', () => {
         { node: { status: 'FAILED', failureCode: 'CHAIN_TRANSACTION_FAILED', withdrawal: { chainTransaction: { status: 'FAILED', revertReason: expect.stringMatching(/AccessControlUnauthorizedAccount/) } } } },
       ]);
       expect(await carbonOnLedger(cara)).toBe('1.000000000000000000');
-    } finally {
-      await setMinter(true);
-    }
+    });
   });
 });
 

@@ -24,6 +24,7 @@ import { CONSUMED_TOPICS } from '../../subgraphs/notification/src/notifications/
 import { noticesForBlockchainEvent, noticesForTransaction, noticesForWallet } from '../../subgraphs/notification/src/notifications/from-events.js';
 import { TRANSACTION_FEED_TOPICS } from '../../subgraphs/transaction/src/deps.js';
 import { register } from '../support/people.js';
+import { withoutMinterRole } from '../support/minter-role.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
@@ -171,16 +172,11 @@ async function chainWorkflows(ana: Person, bo: Person) {
   expect((await must(WITHDRAW, { input: { amount: '4', toAddress: custodial }, key: key() }, ana.token)).status).toBe('COMPLETED');
   const operatorWallet = createWalletClient({ account: operator, chain: foundry, transport: http(stack.chain.rpcUrl) });
   const { token, staking } = stack.chain.contracts;
-  // A mint that reverts: the operator loses its minter role for one withdrawal (one to a platform contract, which
-  // reverted before, is now refused before any debit and produces no event).
-  const minterRole = await chain.readContract({ address: token, abi: carbonTokenAbi, functionName: 'MINTER_ROLE' });
-  await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'revokeRole', args: [minterRole, operator.address] }));
-  try {
+  // A mint that reverts (one to a platform contract, which reverted before, is now refused before any debit).
+  await withoutMinterRole(stack.chain, async () => {
     const refused = await stack.graphql(WITHDRAW, { input: { amount: '0.5', toAddress: '0x1111111111111111111111111111111111111111' }, key: key() }, ana.token);
     expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused.errors)).toBe('CHAIN_TRANSACTION_FAILED');
-  } finally {
-    await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'grantRole', args: [minterRole, operator.address] }));
-  }
+  });
   await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'mint', args: [operator.address, 10n * TONNE] }));
   await mined(operatorWallet.writeContract({ address: token, abi: carbonTokenAbi, functionName: 'approve', args: [staking, 10n * TONNE] }));
   await mined(operatorWallet.writeContract({ address: staking, abi: carbonStakingAbi, functionName: 'fundRewards', args: [10n * TONNE] }));
