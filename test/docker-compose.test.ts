@@ -25,6 +25,7 @@ interface ComposeService {
   container_name?: string;
   stop_signal?: string;
   stop_grace_period?: string;
+  ulimits?: { nofile?: unknown };
 }
 
 // No Docker engine runs here, so the file is checked by reading it as Compose would.
@@ -158,6 +159,19 @@ describe('docker-compose.yml', () => {
     expect(backend).toEqual(expect.arrayContaining(['option httpchk', 'http-check send meth GET uri /health', 'http-check expect status 200']));
     expect(haproxySection('frontend public')).toContain('option forwardfor');
     expect(parseConfig(gatewayConfigSchema, environmentOf('gateway')).TRUSTED_PROXY_HOPS).toBe(1);
+  });
+
+  it('retries on another gateway only a request that never reached one', () => {
+    // A request a gateway received may have run; a mutation must not run twice.
+    expect(haproxySection('defaults')).toEqual(expect.arrayContaining(['retry-on conn-failure', 'option redispatch 1']));
+    expect(haproxySection('defaults').filter((line) => line.startsWith('retry-on '))).toEqual(['retry-on conn-failure']);
+  });
+
+  it('gives the load balancer the file descriptors its maxconn needs', () => {
+    const maxconn = Number(haproxySection('global').find((line) => line.startsWith('maxconn '))?.split(' ')[1]);
+    expect(maxconn).toBeGreaterThan(0);
+    // HAProxy wants two per connection and a few of its own, and refuses to start without them.
+    expect(Number(service('load-balancer').ulimits?.nofile)).toBeGreaterThanOrEqual(2 * maxconn + 100);
   });
 
   it('stops the load balancer softly, within its grace period', () => {
