@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigError, parseConfig } from '../lib/config.js';
@@ -18,6 +20,12 @@ interface ComposeService {
   healthcheck?: { test?: string[] };
   command?: string[];
   entrypoint?: string[];
+  expose?: string[];
+  deploy?: { replicas?: unknown };
+  container_name?: string;
+  stop_signal?: string;
+  stop_grace_period?: string;
+  ulimits?: { nofile?: unknown };
 }
 
 // No Docker engine runs here, so the file is checked by reading it as Compose would.
@@ -63,15 +71,123 @@ function loopbackSettings(config: Record<string, unknown>): string[] {
     .map(([key]) => key);
 }
 
+/** The steps that run once and exit: what other services wait on with `service_completed_successfully`. */
+const oneShotSteps = [
+  ...new Set(
+    Object.values(compose.services).flatMap((candidate) =>
+      Object.entries(candidate.depends_on ?? {})
+        .filter(([, { condition }]) => condition === 'service_completed_successfully')
+        .map(([dependency]) => dependency),
+    ),
+  ),
+].sort();
+const replicatedServices = [...subgraphNames, 'gateway'];
+
+/** How many replicas a service runs with the operator's variables plus `variables`. */
+function replicasOf(name: string, variables: Record<string, string> = {}): number {
+  const replicas = service(name).deploy?.replicas;
+  if (replicas === undefined) throw new Error(`${name} declares no deploy.replicas`);
+  return Number(interpolate(replicas, { ...OPERATOR_ENV, ...variables }));
+}
+
+const HAPROXY_CONFIG_PATH = fileURLToPath(new URL('../deploy/haproxy.cfg', import.meta.url));
+/** deploy/haproxy.cfg by section (`backend gateway` → its lines, comments and blank lines left out). */
+const haproxySections = (() => {
+  const sections = new Map<string, string[]>();
+  let current: string[] = [];
+  for (const raw of readFileSync(HAPROXY_CONFIG_PATH, 'utf8').split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    if (/^\S/.test(raw)) sections.set(line, (current = []));
+    else current.push(line.replace(/\s+/g, ' '));
+  }
+  return sections;
+})();
+function haproxySection(name: string): string[] {
+  const found = haproxySections.get(name);
+  if (!found) throw new Error(`deploy/haproxy.cfg has no section "${name}"`);
+  return found;
+}
+const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)?.[1] ?? Number.NaN);
+
 describe('docker-compose.yml', () => {
-  it('publishes only the gateway', () => {
+  it('publishes only the load balancer, on the port its frontend binds', () => {
     const published = Object.entries(compose.services)
       .filter(([, candidate]) => candidate.ports?.length)
       .map(([name]) => name);
-    expect(published).toEqual(['gateway']);
-    // Metrics have a port of their own, reachable on the compose network only.
+    expect(published).toEqual(['load-balancer']);
+    expect(service('load-balancer').ports).toEqual(['4000:4000']);
+    expect(haproxySection('frontend public')).toContain('bind :4000');
+    // The gateway listens on the compose network only; metrics have a port of their own there.
+    expect(service('gateway').expose).toEqual(['4000', '9400']);
+    expect(environmentOf('gateway').PORT).toBe('4000');
     expect(environmentOf('gateway').METRICS_PORT).toBe('9400');
-    expect(service('gateway').ports).toEqual(['4000:4000']);
+  });
+
+  it('restarts every long-running service and never a one-shot step', () => {
+    expect(oneShotSteps).toEqual(['contracts', 'kafka-topics', ...subgraphNames.map((name) => `${name}-migrate`)].sort());
+    for (const [name, candidate] of Object.entries(compose.services)) {
+      expect(candidate.restart, name).toBe(oneShotSteps.includes(name) ? 'no' : 'unless-stopped');
+    }
+  });
+
+  it.each(replicatedServices)('runs %s as replicas, two by default, as many as its <NAME>_REPLICAS says', (name) => {
+    expect(replicasOf(name)).toBe(2);
+    expect(replicasOf(name, { [`${name.toUpperCase()}_REPLICAS`]: '3' })).toBe(3);
+    // Replicas cannot share a container name or a published host port.
+    expect(service(name).container_name).toBeUndefined();
+    expect(service(name).ports).toBeUndefined();
+    // Each replica is health-checked on its own; compose starts what depends on it once all of them are healthy.
+    expect(service(name).healthcheck?.test?.join(' ')).toMatch(name === 'gateway' ? /127\.0\.0\.1:4000\/ready/ : /\/health/);
+  });
+
+  it('balances over every gateway replica by its health check and passes the client on in X-Forwarded-For', () => {
+    const balancer = service('load-balancer');
+    expect(balancer.image).toMatch(/^haproxy:\d+\.\d+$/);
+    expect(balancer.volumes).toEqual(['./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro']);
+    expect(balancer.depends_on?.gateway?.condition).toBe('service_healthy');
+    const backend = haproxySection('backend gateway');
+    expect(haproxySection('frontend public')).toContain('default_backend gateway');
+    // The compose service name, which compose's DNS answers with every replica, on the gateway's port.
+    const template = backend.find((line) => line.startsWith('server-template '));
+    expect(template).toMatch(/^server-template gateway 1-(\d+) gateway:4000 check resolvers docker /);
+    const slots = Number(/ 1-(\d+) /.exec(template as string)?.[1]);
+    expect(slots).toBeGreaterThanOrEqual(replicasOf('gateway'));
+    expect(service('gateway').deploy?.replicas).toBe('${GATEWAY_REPLICAS:-2}');
+    expect(haproxySection('resolvers docker')).toContain('parse-resolv-conf');
+    // /health turns 503 as soon as a gateway starts to drain (gateway/src/server.ts).
+    expect(backend).toEqual(expect.arrayContaining(['option httpchk', 'http-check send meth GET uri /health', 'http-check expect status 200']));
+    expect(haproxySection('frontend public')).toContain('option forwardfor');
+    expect(parseConfig(gatewayConfigSchema, environmentOf('gateway')).TRUSTED_PROXY_HOPS).toBe(1);
+  });
+
+  it('retries on another gateway only a request that never reached one', () => {
+    // A request a gateway received may have run; a mutation must not run twice.
+    expect(haproxySection('defaults')).toEqual(expect.arrayContaining(['retry-on conn-failure', 'option redispatch 1']));
+    expect(haproxySection('defaults').filter((line) => line.startsWith('retry-on '))).toEqual(['retry-on conn-failure']);
+  });
+
+  it('gives the load balancer the file descriptors its maxconn needs', () => {
+    const maxconn = Number(haproxySection('global').find((line) => line.startsWith('maxconn '))?.split(' ')[1]);
+    expect(maxconn).toBeGreaterThan(0);
+    // HAProxy wants two per connection and a few of its own, and refuses to start without them.
+    expect(Number(service('load-balancer').ulimits?.nofile)).toBeGreaterThanOrEqual(2 * maxconn + 100);
+  });
+
+  it('stops the load balancer softly, within its grace period', () => {
+    const balancer = service('load-balancer');
+    expect(balancer.stop_signal).toBe('SIGUSR1');
+    const hardStopAfter = haproxySection('global').find((line) => line.startsWith('hard-stop-after '));
+    expect(seconds((hardStopAfter ?? '').split(' ')[1] ?? '')).toBeLessThan(seconds(balancer.stop_grace_period ?? ''));
+  });
+
+  it('has a load balancer configuration HAProxy accepts', () => {
+    // Only the address check fails outside compose, where no DNS knows `gateway`; the servers start down until it does.
+    const check = spawnSync('/usr/sbin/haproxy', ['-c', '-f', HAPROXY_CONFIG_PATH], { encoding: 'utf8', timeout: 10_000 });
+    expect(check.error).toBeUndefined();
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const warnings = (check.stdout + check.stderr).split('\n').filter((line) => line.includes('[WARNING]'));
+    expect(warnings.filter((line) => !line.includes("could not resolve address 'gateway'"))).toEqual([]);
   });
 
   it('runs every subgraph of the supergraph', () => {
@@ -149,7 +265,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives the gateway its own PostgreSQL for the rate limits every replica shares, and believes no proxy by default', () => {
+  it('gives the gateway its own PostgreSQL for the rate limits every replica shares', () => {
     const database = service('gateway-db');
     expect(database.image).toMatch(/^postgres:\d+/);
     expect(database.environment?.POSTGRES_DB).toBe('gateway_db');
@@ -158,7 +274,6 @@ describe('docker-compose.yml', () => {
     const config = parseConfig(gatewayConfigSchema, environmentOf('gateway'));
     expect(config.DATABASE_URL).toBe('postgres://ecocoin:ecocoin@gateway-db:5432/gateway_db');
     expect(loopbackSettings(config)).toEqual([]);
-    expect(config.TRUSTED_PROXY_HOPS).toBe(0);
     expect(service('gateway').depends_on?.['gateway-db']?.condition).toBe('service_healthy');
   });
 

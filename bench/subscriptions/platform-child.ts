@@ -6,6 +6,7 @@
  * takes one command per line on stdin (see ChildCommand). It stops when told, on SIGTERM, or when stdin ends
  * (the parent is gone).
  */
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { parseConfig } from '../../lib/config.js';
