@@ -138,10 +138,14 @@ export class Upstreams {
     const { client, clientKey, connected } = this.#acquireClient(serviceName, identity, kind);
     const shared: Shared = { subscribers: new Set(), stop: () => {}, clientKey };
     this.#shared.set(key, shared);
+    let refused = false;
     shared.stop = client.subscribe<Record<string, unknown>>(
       { query: operation, variables },
       {
         next: (event) => {
+          // No `data` at all (not even null): the subgraph refused to start the subscription (a bad argument) and
+          // completes it next, which is then an answer, not an interruption.
+          if (!('data' in event) && event.errors?.length) refused = true;
           for (const subscriber of shared.subscribers) subscriber.push(event);
         },
         error: (error) => {
@@ -153,7 +157,7 @@ export class Upstreams {
           this.#finish(key, shared);
           // A resumable feed has no end of its own: the service ended it because it is stopping.
           for (const subscriber of shared.subscribers) {
-            if (kind === 'resumable') subscriber.fail(interrupted(serviceName));
+            if (kind === 'resumable' && !refused) subscriber.fail(interrupted(serviceName));
             else subscriber.end();
           }
         },
