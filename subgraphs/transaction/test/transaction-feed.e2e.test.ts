@@ -184,8 +184,13 @@ describe('transactionFeed', () => {
 
     const after = follow(payer, before.items.at(-1)!.cursor);
     await itemsOf(after, 2, 'the two missed');
+    // The same cursor again, while the first is live: each replays for itself (no shared upstream that joined late).
+    const twin = follow(payer, before.items.at(-1)!.cursor);
+    await itemsOf(twin, 2, 'the two missed, for the twin');
     const live = await transfer(payer, payee, '1.00');
     await itemsOf(after, 3, 'the live one');
+    await itemsOf(twin, 3, 'the live one, for the twin');
+    expect(changes(twin.items)).toEqual(changes(after.items));
     expect(changes(before.items)).toEqual(seen.map((change) => `${change.id} COMPLETED`));
     expect(changes(after.items)).toEqual([...missed, live].map((change) => `${change.id} COMPLETED`));
     expectCursorsIncrease([...before.items, ...after.items]);
@@ -194,13 +199,25 @@ describe('transactionFeed', () => {
   it('repeats nothing when Kafka delivers a status event twice', async () => {
     const [payer, payee] = [await person('Twice', '10.00'), await person('Once', '1.00')];
     const feed = follow(payer, afterDeposit);
+    // The live view beside it shows when the subgraph has received the duplicate: it passes on every delivery.
+    const updates: string[] = [];
+    const liveView = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: { authorization: `Bearer ${payer.token}` } });
+    clients.push(liveView);
+    const liveViewConnected = new Promise<void>((resolve) => liveView.on('connected', () => resolve()));
+    liveView.subscribe<{ transactionUpdated: { id: string } }>(
+      { query: /* GraphQL */ `subscription { transactionUpdated { id } }` },
+      { next: (message) => void updates.push(String(message.data?.transactionUpdated.id)), error: () => {}, complete: () => {} },
+    );
+    await liveViewConnected;
     const first = await transfer(payer, payee, '2.00');
     await itemsOf(feed, 1, 'the first change');
     const [row] = await transactionSql<{ envelope: Envelope }[]>`select envelope from outbox where topic = 'transaction.status' and key = ${first.id}`;
+    await waitFor(() => updates.includes(first.id), { timeoutMs: ITEMS_WAIT_MS, message: 'the live view of the first change' });
     await transport.publish([row!.envelope]);
+    await waitFor(() => updates.filter((id) => id === first.id).length === 2, { timeoutMs: ITEMS_WAIT_MS, message: 'the duplicate at the subgraph' });
     const second = await transfer(payer, payee, '2.00');
     await itemsOf(feed, 2, 'the second change');
-    // The duplicate was published before the second transfer: any item it made would have come before that one.
+    // The duplicate reached the subgraph before the second transfer: any item it made would have come before that one.
     expect(changes(feed.items)).toEqual([`${first.id} COMPLETED`, `${second.id} COMPLETED`]);
   });
 
