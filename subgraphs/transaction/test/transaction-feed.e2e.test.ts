@@ -174,6 +174,27 @@ describe('transactionFeed', () => {
     expect([...payerFeed.errors, ...payeeFeed.errors]).toEqual([]);
   });
 
+  it('starts from now without `after`: nothing from before, everything from the moment it is in place', async () => {
+    const newcomer = await person('Newcomer', '1.00');
+    const feed = follow(newcomer);
+    // "Now" is when the subgraph reads where the user's feed stands: deposits until one shows say it is in place.
+    const probes: string[] = [];
+    await waitFor(
+      async () => {
+        const deposit = await stack.graphql(DEPOSIT, { input: { userId: newcomer.id, currency: 'USD', amount: '0.01' }, key: randomUUID() }, adminToken);
+        probes.push(deposit.data!.deposit.id as string);
+        return feed.items.length > 0;
+      },
+      { timeoutMs: ITEMS_WAIT_MS, intervalMs: 100, message: 'the feed to be in place' },
+    );
+    const payee = await person('Afterwards', '1.00');
+    const last = await transfer(newcomer, payee, '0.50');
+    const items = await waitFor(() => feed.items.some((item) => item.transaction.id === last.id) && feed.items, { timeoutMs: ITEMS_WAIT_MS, message: 'the transfer' });
+    const firstProbe = probes.indexOf(items[0]!.transaction.id);
+    expect(firstProbe).toBeGreaterThanOrEqual(0);
+    expect(changes(items)).toEqual([...probes.slice(firstProbe), last.id].map((id) => `${id} COMPLETED`));
+  });
+
   it('resumes after a closed client with exactly the changes it missed', async () => {
     const [payer, payee] = [await person('Leaver', '10.00'), await person('Stayer', '1.00')];
     const before = follow(payer, afterDeposit);
