@@ -1,9 +1,12 @@
 /**
  * `transactionFeed` through the gateway, over a real Kafka broker and PostgreSQL: one item per status change for
  * each party who may see it, in order, resumable from the cursor of the last item received with nothing missed and
- * nothing repeated, across a closed client, a Kafka event delivered twice and a restart of the transaction subgraph.
+ * nothing repeated, across a closed client, a Kafka event delivered twice, and a restart or a SIGKILL of the
+ * transaction subgraph.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { type Client, createClient } from 'graphql-ws';
 import postgres from 'postgres';
@@ -53,23 +56,49 @@ let transport: EventTransport;
 let adminToken: string;
 const clients: Client[] = [];
 
+const CHILD_START_TIMEOUT_MS = 60_000;
+const childEntry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+let child: ChildProcess | null = null;
+
+const transactionEnv = () => ({
+  ...TEST_SECRETS,
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  PORT: String(transactionPort),
+  DATABASE_URL: stack.subgraphs.transaction!.databaseUrl,
+  USER_SERVICE_URL: new URL(stack.subgraphs.user!.url).origin,
+  PRICE_SERVICE_URL: new URL(NOWHERE_URL).origin,
+  BLOCKCHAIN_SERVICE_URL: new URL(NOWHERE_URL).origin,
+  KAFKA_BROKERS: brokers,
+  KAFKA_TOPIC_PREFIX: topicPrefix,
+});
+
 /** The transaction subgraph in this process, on a port of its own so that it can be stopped and started again there. */
 function startTransactionService(): Promise<RunningServer> {
-  return startTransaction(
-    {
-      ...TEST_SECRETS,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      PORT: String(transactionPort),
-      DATABASE_URL: stack.subgraphs.transaction!.databaseUrl,
-      USER_SERVICE_URL: new URL(stack.subgraphs.user!.url).origin,
-      PRICE_SERVICE_URL: new URL(NOWHERE_URL).origin,
-      BLOCKCHAIN_SERVICE_URL: new URL(NOWHERE_URL).origin,
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC_PREFIX: topicPrefix,
+  return startTransaction(transactionEnv(), { log: silentLogger });
+}
+
+/** The same service as a process of its own on the same port, to be killed without a chance to say goodbye. */
+async function startTransactionChild(): Promise<ChildProcess> {
+  const spawned = spawn(process.execPath, ['--import', 'tsx', childEntry], { cwd: repositoryRoot, env: { PATH: process.env.PATH ?? '', ...transactionEnv() }, stdio: 'ignore' });
+  child = spawned;
+  await waitFor(
+    async () => {
+      if (spawned.exitCode !== null) throw new Error(`the child exited with ${spawned.exitCode}`);
+      return (await fetch(`http://127.0.0.1:${transactionPort}/health`)).status === 200;
     },
-    { log: silentLogger },
+    { timeoutMs: CHILD_START_TIMEOUT_MS, intervalMs: 100, message: 'the transaction subgraph child to answer /health' },
   );
+  return spawned;
+}
+
+async function killChild(): Promise<void> {
+  const dying = child;
+  if (!dying || dying.exitCode !== null || dying.signalCode !== null) return;
+  const exited = new Promise((resolve) => dying.once('exit', resolve));
+  dying.kill('SIGKILL');
+  await exited;
 }
 
 beforeAll(async () => {
@@ -92,6 +121,7 @@ afterAll(async () => {
   await transport?.close();
   await transactionSql?.end({ timeout: 5 });
   // Before the stack: its database goes with the stack.
+  await killChild();
   await transaction?.stop();
   await stack?.stop();
 });
@@ -270,6 +300,29 @@ describe('transactionFeed', () => {
     expect(changes(payeeAgain.items)).toEqual(expected);
     expect([...payerAgain.errors, ...payeeAgain.errors]).toEqual([]);
   });
+
+  it('ends the feed with SUBSCRIPTION_INTERRUPTED when the transaction subgraph is killed, and resumes once it is back', async () => {
+    const [payer, payee] = [await person('Killed', '10.00'), await person('Survivor', '1.00')];
+    await transaction.stop();
+    const killed = await startTransactionChild();
+    const feed = follow(payer, afterDeposit);
+    const before = await transfer(payer, payee, '1.00');
+    await itemsOf(feed, 1, 'the change before the kill');
+
+    await killChild();
+    expect(killed.signalCode).toBe('SIGKILL');
+    await waitFor(() => feed.ended(), { timeoutMs: ITEMS_WAIT_MS, message: 'the feed to end' });
+    expect(feed.errors.map((error) => error.extensions?.code)).toEqual(['SUBSCRIPTION_INTERRUPTED']);
+    transaction = await startTransactionService();
+    const meanwhile = [await transfer(payer, payee, '1.00'), await transfer(payer, payee, '1.00')];
+
+    const again = follow(payer, feed.items.at(-1)!.cursor);
+    await itemsOf(again, 2, 'the changes made meanwhile');
+    const live = await transfer(payer, payee, '1.00');
+    await itemsOf(again, 3, 'the live change');
+    expect(changes(feed.items)).toEqual([`${before.id} COMPLETED`]);
+    expect(changes(again.items)).toEqual([...meanwhile, live].map((change) => `${change.id} COMPLETED`));
+  }, 90_000);
 
   it('refuses a cursor it did not give with BAD_USER_INPUT, and one whose changes were pruned with CURSOR_EXPIRED', async () => {
     const [payer, payee] = [await person('Cursor', '10.00'), await person('Other', '1.00')];
