@@ -24,6 +24,12 @@ export const gatewayConfigSchema = z
     /** Where each subgraph listens, when not where the committed supergraph says (e.g. inside docker-compose). */
     ...subgraphUrlShape,
     SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
+    /**
+     * On SIGTERM, how long the gateway goes on serving while /health answers 503, before it stops listening: long
+     * enough for a load balancer's health checks to take it out, so no request already on its way finds the door
+     * shut. 0 (the default) for a gateway that no balancer fronts; not counted in SHUTDOWN_TIMEOUT_MS.
+     */
+    SHUTDOWN_DELAY_MS: z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 or more').max(60_000, 'must be at most 60000 (1 minute)').default(0),
     /** Operation limits (gateway/src/operation-limits.ts; README, "Operation limits"): what one document may ask for. */
     QUERY_DEPTH_MAX: positiveInt(10),
     QUERY_ALIASES_MAX: positiveInt(15),

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -190,8 +191,10 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     metricsUrl: metricsServer.url,
     subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount, upstreamConnections: subscriptions.upstreams.clientCount }),
     stop: () => {
+      if (stopping) return stop();
       stopping = true;
-      return stop();
+      // Still serving, /health already 503: the balancer takes this instance out before it stops listening.
+      return config.SHUTDOWN_DELAY_MS > 0 ? delay(config.SHUTDOWN_DELAY_MS).then(stop) : stop();
     },
   };
 }
