@@ -76,3 +76,25 @@ export async function runMigrations(url: string, migrationsFolder: string): Prom
     await sql.end({ timeout: 5 });
   }
 }
+
+/**
+ * Runs `task` while holding a session advisory lock on `key`, on a connection reserved for it: one holder at a
+ * time across every process on the database, the others wait their turn. A session lock, not a transaction's,
+ * so what the task commits is visible to others while it still holds the lock. If the connection dies the server
+ * lets the lock go, so work it fences must also be fenced by the data (a unique index) where a double effect
+ * would matter. The task may run its own statements on the connection.
+ */
+export async function withSessionLock<T>(sql: postgres.Sql, key: string, task: (connection: postgres.ReservedSql) => Promise<T>): Promise<T> {
+  const connection = await sql.reserve();
+  try {
+    await connection`select pg_advisory_lock(hashtext(${key}))`;
+    try {
+      return await task(connection);
+    } finally {
+      // A failed unlock means the connection is gone, and the server released the lock with it.
+      await connection`select pg_advisory_unlock(hashtext(${key}))`.catch(() => {});
+    }
+  } finally {
+    connection.release();
+  }
+}

@@ -1,7 +1,7 @@
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
 import type { Chain } from './chain/clients.js';
 import type { Custody } from './chain/custody.js';
-import type { KeyedLock } from './chain/keyed-lock.js';
 import type { Sender } from './chain/sender.js';
 import type { Tracker } from './chain/tracker.js';
 import type * as schema from './db/schema.js';
@@ -16,11 +16,11 @@ export interface SiweSettings {
 /** What the blockchain subgraph's code runs on, made once at start: the resolvers and the domain code take it, apart from the GraphQL context. */
 export interface BlockchainServiceDeps {
   db: PostgresJsDatabase<typeof schema>;
+  /** The same pool as `db`, for what drizzle does not do: locks held on a reserved connection. */
+  sql: postgres.Sql;
   chain: Chain;
   sender: Sender;
   tracker: Tracker;
   custody: Custody;
-  /** One staking workflow per user at a time. */
-  userLocks: KeyedLock;
   siwe: SiweSettings;
 }

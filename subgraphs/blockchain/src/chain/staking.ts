@@ -1,5 +1,6 @@
 import { type Address, encodeFunctionData, type Hash, maxUint256 } from 'viem';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
+import { withSessionLock } from '../../../../lib/db.js';
 import { badInput } from '../../../../lib/errors.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type { ChainTransactionRow } from '../db/schema.js';
@@ -15,6 +16,16 @@ const APPROVAL_WAIT_MS = 30_000;
  * in loaded test runs as "out of gas". Unused gas is not charged.
  */
 const STAKING_ACCRUAL_GAS = 70_000n;
+
+/**
+ * One staking workflow per user at a time, across every instance: staking's read-approve-stake must not
+ * interleave with another of the same account (approvals set the allowance, they do not add to it), and each
+ * call waits for the previous one to be mined (see `mined`). A session advisory lock per user, held while the
+ * workflow runs.
+ */
+export function withStakingLock<T>(deps: Pick<BlockchainServiceDeps, 'sql'>, userId: string, task: () => Promise<T>): Promise<T> {
+  return withSessionLock(deps.sql, `chain-staking:${userId}`, task);
+}
 
 /**
  * Stakes from the user's custodial account. The first stake approves the platform's own staking contract for
