@@ -23,7 +23,7 @@ import { waitFor } from '../support/wait.js';
 const brokers = inject('kafkaBrokers');
 const topicPrefix = `two-instances-${randomUUID().slice(0, 8)}.`;
 const ADMIN = { email: 'two-instances-admin@example.com', password: 'two instances admin password' };
-const PRICE_POLL_INTERVAL_MS = 500;
+const PRICE_POLL_INTERVAL_MS = 1_000;
 const WAIT_MS = 30_000;
 
 let stack: Stack;
