@@ -1,5 +1,4 @@
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import type postgres from 'postgres';
 import type { Chain } from './chain/clients.js';
 import type { Custody } from './chain/custody.js';
 import type { Sender } from './chain/sender.js';
@@ -13,14 +12,17 @@ export interface SiweSettings {
   challengeTtlSeconds: number;
 }
 
+/** Runs a staking workflow for a user, one per user at a time across instances (chain/staking.ts, `createStakingLock`). */
+export type StakingLock = <T>(userId: string, task: () => Promise<T>) => Promise<T>;
+
 /** What the blockchain subgraph's code runs on, made once at start: the resolvers and the domain code take it, apart from the GraphQL context. */
 export interface BlockchainServiceDeps {
   db: PostgresJsDatabase<typeof schema>;
-  /** The same pool as `db`, for what drizzle does not do: locks held on a reserved connection. */
-  sql: postgres.Sql;
   chain: Chain;
   sender: Sender;
   tracker: Tracker;
   custody: Custody;
+  /** One staking workflow per user at a time, across instances. */
+  stakingLock: StakingLock;
   siwe: SiweSettings;
 }

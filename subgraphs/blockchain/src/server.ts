@@ -10,6 +10,7 @@ import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { createChain } from './chain/clients.js';
 import { createCustody } from './chain/custody.js';
 import { Sender } from './chain/sender.js';
+import { createStakingLock } from './chain/staking.js';
 import { startDepositSweeper } from './chain/deposits.js';
 import { queueRetirement, startRetirementRecorder } from './chain/retirements.js';
 import { startTracker } from './chain/tracker.js';
@@ -42,7 +43,7 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
         };
         const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.CUSTODY_GAS_FUNDING_ETH, checkUser });
         const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.TRACKER_POLL_INTERVAL_MS });
-        const deps: BlockchainServiceDeps = { db: runtime.db, sql: runtime.sql, chain, sender, tracker, custody, siwe: { domain: config.SIWE_DOMAIN, uri: config.SIWE_URI, challengeTtlSeconds: config.SIWE_CHALLENGE_TTL_SECONDS } };
+        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, stakingLock: createStakingLock(runtime.sql, config.DATABASE_POOL_MAX), siwe: { domain: config.SIWE_DOMAIN, uri: config.SIWE_URI, challengeTtlSeconds: config.SIWE_CHALLENGE_TTL_SECONDS } };
         const retirements = await startDurableConsumer({
           transport: runtime.transport,
           db: runtime.db,

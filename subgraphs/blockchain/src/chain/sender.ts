@@ -13,6 +13,7 @@ import { revertReasonOf } from './errors.js';
 /** Sends waiting behind one signer; more is refused rather than queued without end. */
 const SIGNER_QUEUE_LENGTH_MAX = 100;
 const REASON_LENGTH_MAX = 500;
+const BUSY_MESSAGE = 'Too many transactions are waiting for this account; try again shortly';
 /** The unique index that fences nonces (db/schema.ts). */
 const SIGNER_NONCE_INDEX = 'chain_transactions_signer_nonce_idx';
 
@@ -58,12 +59,12 @@ export class Sender {
   send(request: SendRequest): Promise<ChainTransactionRow> {
     const signer = request.signer.address;
     const queued = this.#queued.get(signer) ?? 0;
-    if (queued >= SIGNER_QUEUE_LENGTH_MAX) throw new AppError('RATE_LIMITED', 'Too many transactions are waiting for this account; try again shortly');
+    if (queued >= SIGNER_QUEUE_LENGTH_MAX) throw new AppError('RATE_LIMITED', BUSY_MESSAGE);
     this.#queued.set(signer, queued + 1);
     const previous = this.#tails.get(signer) ?? Promise.resolve();
     const result = previous
       .catch(() => {})
-      .then(() => withSessionLock(this.sql, signerLockKey(signer), (connection) => this.#sendNow(request, this.#onConnection(connection))));
+      .then(() => withSessionLock(this.sql, signerLockKey(signer), BUSY_MESSAGE, (connection) => this.#sendNow(request, this.#onConnection(connection))));
     const tail = result.finally(() => {
       const left = (this.#queued.get(signer) ?? 1) - 1;
       if (left === 0) {
@@ -103,7 +104,12 @@ export class Sender {
     }
     const fees = await chain.call('fees', () => chain.publicClient.estimateFeesPerGas());
     const pendingCount = await chain.call('eth_getTransactionCount', () => chain.publicClient.getTransactionCount({ address: signer.address, blockTag: 'pending' }));
-    const nonce = Math.max(pendingCount, await nextRecordedNonce(db, signer.address));
+    const recordedNext = await nextRecordedNonce(db, signer.address);
+    // Under the lock every recorded send has had its broadcast answered, so the node lags (another node behind
+    // a balancer), or a broadcast was lost (a crash between record and broadcast): then this one waits behind a
+    // gap until the lost nonce is used.
+    if (recordedNext > pendingCount) chain.log.warn({ signer: signer.address, pendingCount, recordedNext }, 'the node has not seen every transaction recorded for this signer');
+    const nonce = Math.max(pendingCount, recordedNext);
     const serialized = await signer.signTransaction({
       type: 'eip1559',
       chainId,

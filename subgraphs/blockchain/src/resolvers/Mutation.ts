@@ -3,7 +3,7 @@ import { isUuid } from '../../../../lib/ids.js';
 import { parseAmount } from '../../../../lib/money.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import { createWalletLinkChallenge, linkWallet, parseAddressInput } from '../chain/wallet-link.js';
-import { claimStakingRewards, mintToUser, stakeCarbon, unstakeCarbon, withStakingLock } from '../chain/staking.js';
+import { claimStakingRewards, mintToUser, stakeCarbon, unstakeCarbon } from '../chain/staking.js';
 import { signedIn } from '../../../../lib/auth/access.js';
 import type { BlockchainServiceDeps } from '../deps.js';
 
@@ -11,16 +11,16 @@ export const mutationResolvers = (deps: BlockchainServiceDeps): MutationResolver
   stake: (_root, args, { identity }) => {
     const caller = signedIn(identity);
     const amountMinor = parseAmount(args.amount, 'CARBON');
-    return withStakingLock(deps, caller.userId, () => stakeCarbon(deps, caller.userId, amountMinor));
+    return deps.stakingLock(caller.userId, () => stakeCarbon(deps, caller.userId, amountMinor));
   },
   unstake: (_root, args, { identity }) => {
     const caller = signedIn(identity);
     const amountMinor = parseAmount(args.amount, 'CARBON');
-    return withStakingLock(deps, caller.userId, () => unstakeCarbon(deps, caller.userId, amountMinor));
+    return deps.stakingLock(caller.userId, () => unstakeCarbon(deps, caller.userId, amountMinor));
   },
   claimRewards: (_root, _args, { identity }) => {
     const caller = signedIn(identity);
-    return withStakingLock(deps, caller.userId, () => claimStakingRewards(deps, caller.userId));
+    return deps.stakingLock(caller.userId, () => claimStakingRewards(deps, caller.userId));
   },
   mintCarbonOnChain: (_root, args, { identity }) => {
     if (signedIn(identity).role !== 'ADMIN') throw forbidden('Only an ADMIN mints carbon on chain');
