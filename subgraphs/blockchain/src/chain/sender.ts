@@ -14,8 +14,11 @@ import { revertReasonOf } from './errors.js';
 const SIGNER_QUEUE_LENGTH_MAX = 100;
 const REASON_LENGTH_MAX = 500;
 const BUSY_MESSAGE = 'Too many transactions are waiting for this account; try again shortly';
-/** The unique index that fences nonces (db/schema.ts). */
-const SIGNER_NONCE_INDEX = 'chain_transactions_signer_nonce_idx';
+/**
+ * The unique index that fences nonces (db/schema.ts), and the hash's: the same call with the same nonce signs to
+ * the same hash, so a clash of two identical sends meets that one first.
+ */
+const NONCE_FENCES = ['chain_transactions_signer_nonce_idx', 'chain_transactions_hash_unique'];
 
 /** The advisory lock every instance takes around a send from this signer. */
 export const signerLockKey = (signer: Address) => `chain-signer:${signer}`;
@@ -122,7 +125,7 @@ export class Sender {
       value: request.value,
     });
     const row = await record(db, request, { status: 'SUBMITTED', nonce, hash: keccak256(serialized) }).catch((error: unknown) => {
-      if (!violates(error, SIGNER_NONCE_INDEX)) throw error;
+      if (!NONCE_FENCES.some((constraint) => violates(error, constraint))) throw error;
       throw new AppError('UPSTREAM_UNAVAILABLE', `Another send took nonce ${nonce} of ${signer.address} first; nothing was sent, try again`);
     });
     try {
