@@ -3,6 +3,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { backoffDelayMs } from './backoff.js';
+import { AppError } from './errors.js';
 
 /** A drizzle database or transaction: shared tables (the outbox, advisory locks) are written through whichever holds the change. */
 // biome-ignore lint/suspicious/noExplicitAny: drizzle's schema generics differ per service; only the shared tables are used here.
@@ -74,5 +75,38 @@ export async function runMigrations(url: string, migrationsFolder: string): Prom
     await sql`select pg_advisory_unlock(hashtext('ecocoin.migrate'))`;
   } finally {
     await sql.end({ timeout: 5 });
+  }
+}
+
+/** SQLSTATE query_canceled: here, the statement time-out ended a wait for a lock. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * Runs `task` while holding a session advisory lock on `key`, on a connection reserved for it: one holder at a
+ * time across every process on the database, the others wait their turn, each for at most the statement
+ * time-out, and then are refused with RATE_LIMITED and `busyMessage` (nothing of the task has run). A session
+ * lock, not a transaction's, so what the task commits is visible to others while it still holds the lock. If the
+ * connection dies the server lets the lock go, so work it fences must also be fenced by the data (a unique
+ * index) where a double effect would matter. The task may run its own statements on the connection.
+ */
+export async function withSessionLock<T>(
+  sql: postgres.Sql,
+  key: string,
+  busyMessage: string,
+  task: (connection: postgres.ReservedSql) => Promise<T>,
+): Promise<T> {
+  const connection = await sql.reserve();
+  try {
+    await connection`select pg_advisory_lock(hashtext(${key}))`.catch((error: unknown) => {
+      throw (error as { code?: unknown }).code === QUERY_CANCELED ? new AppError('RATE_LIMITED', busyMessage) : error;
+    });
+    try {
+      return await task(connection);
+    } finally {
+      // A failed unlock means the connection is gone, and the server released the lock with it.
+      await connection`select pg_advisory_unlock(hashtext(${key}))`.catch(() => {});
+    }
+  } finally {
+    connection.release();
   }
 }

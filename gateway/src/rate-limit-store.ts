@@ -40,6 +40,8 @@ export async function openRateLimitStore(url: string, options: { storeTimeoutMs:
     statementTimeoutMs: STATEMENT_TIMEOUT_MS,
     idleInTransactionTimeoutMs: STATEMENT_TIMEOUT_MS,
   });
+  // Every gateway instance sweeps, unclaimed: deleting expired counters is idempotent, so two sweeps at once
+  // delete each row once.
   const sweep = startPeriodic({
     what: 'rate-limit sweep',
     intervalMs: SWEEP_INTERVAL_MS,

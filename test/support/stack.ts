@@ -47,6 +47,8 @@ interface RunningSubgraph {
   server: RunningServer;
   url: string;
   databaseUrl: string;
+  /** More instances of it over the same database, with the same settings (see `instances`); nothing points at them. */
+  replicas: RunningServer[];
 }
 
 export interface Stack {
@@ -79,6 +81,12 @@ export interface StackOptions {
    * is not running fail too: ask for what the operations under test reach (e.g. a purchase needs price).
    */
   services?: readonly ServiceName[];
+  /**
+   * How many instances of each subgraph the stack starts (default 1), all over the subgraph's one database and
+   * with the same settings. The gateway and the other subgraphs know only the first; tests call the others
+   * (`replicas`) directly, and their background loops run beside the first one's.
+   */
+  instances?: number;
   /** Start the gateway (default true). */
   gateway?: boolean;
   /** Start anvil and deploy the contracts; always when the blockchain subgraph is asked for. */
@@ -165,15 +173,21 @@ async function startParts(options: StackOptions, services: readonly ServiceName[
     const database = await createDatabase(name);
     teardown.add(database.drop);
     const externalUrl = options.external?.[name];
-    const server = externalUrl
-      ? elsewhere(externalUrl)
-      : await (await SUBGRAPH_MODULES[name]!()).startFromEnv(
-          { ...env, ...serviceUrls, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] },
-          { log: options.logFor?.(name) ?? silentLogger, transport: options.transport },
-        );
+    const startInstance = async () =>
+      (await SUBGRAPH_MODULES[name]!()).startFromEnv(
+        { ...env, ...serviceUrls, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] },
+        { log: options.logFor?.(name) ?? silentLogger, transport: options.transport },
+      );
+    const server = externalUrl ? elsewhere(externalUrl) : await startInstance();
     teardown.add(() => server.stop());
     options.onListening?.(name, server.url);
-    subgraphs[name] = { server, url: server.url, databaseUrl: database.url };
+    const replicas: RunningServer[] = [];
+    for (let count = 1; !externalUrl && count < (options.instances ?? 1); count += 1) {
+      const replica = await startInstance();
+      teardown.add(() => replica.stop());
+      replicas.push(replica);
+    }
+    subgraphs[name] = { server, url: server.url, databaseUrl: database.url, replicas };
     serviceUrls[`${name.toUpperCase()}_SERVICE_URL`] = new URL(server.url).origin;
   }
   const subgraphUrls = Object.fromEntries(ALL_SERVICES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, subgraphs[name]?.url ?? NOWHERE_URL]));

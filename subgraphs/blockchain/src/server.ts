@@ -9,8 +9,8 @@ import { type BackgroundTask, readTypeDefs, type StartOptions, startSubgraphServ
 import type { RunningServer } from '../../../lib/server/subgraph-server.js';
 import { createChain } from './chain/clients.js';
 import { createCustody } from './chain/custody.js';
-import { KeyedLock } from './chain/keyed-lock.js';
 import { Sender } from './chain/sender.js';
+import { createStakingLock } from './chain/staking.js';
 import { startDepositSweeper } from './chain/deposits.js';
 import { queueRetirement, startRetirementRecorder } from './chain/retirements.js';
 import { startTracker } from './chain/tracker.js';
@@ -36,14 +36,14 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
       migrationsFolder: fileURLToPath(new URL('./db/migrations', import.meta.url)),
       async setup(runtime) {
         const chain = createChain(config, runtime.log);
-        const sender = new Sender(chain, runtime.db);
+        const sender = new Sender(chain, runtime.sql);
         const users = new InternalClient(config.USER_SERVICE_URL, runtime.credential, { kind: 'service', service: SERVICE }, config.INTERNAL_TIMEOUT_MS, runtime.log);
         const checkUser = async (userId: string) => {
           await users.call(userLookupCall, { id: userId });
         };
         const custody = createCustody({ chain, db: runtime.db, sender, gasFundingEth: config.CUSTODY_GAS_FUNDING_ETH, checkUser });
         const tracker = startTracker({ chain, db: runtime.db, pollIntervalMs: config.TRACKER_POLL_INTERVAL_MS });
-        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, userLocks: new KeyedLock(), siwe: { domain: config.SIWE_DOMAIN, uri: config.SIWE_URI, challengeTtlSeconds: config.SIWE_CHALLENGE_TTL_SECONDS } };
+        const deps: BlockchainServiceDeps = { db: runtime.db, chain, sender, tracker, custody, stakingLock: createStakingLock(runtime.sql, config.DATABASE_POOL_MAX), siwe: { domain: config.SIWE_DOMAIN, uri: config.SIWE_URI, challengeTtlSeconds: config.SIWE_CHALLENGE_TTL_SECONDS } };
         const retirements = await startDurableConsumer({
           transport: runtime.transport,
           db: runtime.db,

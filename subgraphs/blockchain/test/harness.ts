@@ -143,7 +143,7 @@ export async function startParts(options: { rpcUrl: string; contracts: ContractA
   const connection = connectDatabase(database.url, schema, DEFAULT_DATABASE_LIMITS);
   const config = parseConfig(configSchema, { CONTRACT_ADDRESSES: JSON.stringify(options.contracts), ETH_RPC_URL: options.rpcUrl, NODE_ENV: 'test', ...options.env });
   const chain = createChain(config, silentLogger);
-  const sender = new Sender(chain, connection.db);
+  const sender = new Sender(chain, connection.sql);
   // The parts alone, without the user subgraph: every user id counts as known (the service tests check the lookup).
   const custody = createCustody({ chain, db: connection.db, sender, gasFundingEth: config.CUSTODY_GAS_FUNDING_ETH, checkUser: async () => {} });
   return {

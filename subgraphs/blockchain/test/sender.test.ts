@@ -1,6 +1,7 @@
-import { encodeFunctionData } from 'viem';
+import { encodeFunctionData, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../contracts/artifacts/index.js';
+import { Sender } from '../src/chain/sender.js';
 import { startTracker } from '../src/chain/tracker.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { type DeployedChain, newUserId, startDeployedChain, startParts, TONNE } from './harness.js';
@@ -40,6 +41,67 @@ describe('sending from one signer', () => {
     // Three confirmations: the chain must grow two blocks past the last mint.
     await chain.client.request({ method: 'anvil_mine' as never, params: ['0x2'] as never });
     await waitFor(async () => (await Promise.all(sent.map((row) => statusOf(row.id)))).every((row) => row?.status === 'CONFIRMED'), { timeoutMs: 10_000, message: 'all ten confirmed' });
+  });
+
+  it('gives concurrent mints through two senders on one database (two instances) distinct nonces, and all of them are mined', async () => {
+    const account = await parts.custody.accountOf(newUserId());
+    const other = new Sender(parts.chain, parts.sql);
+    const mint = (sender: Sender) =>
+      sender.send({
+        signer: parts.chain.operator,
+        kind: 'MINT',
+        userId: account.userId,
+        to: chain.contracts.token,
+        data: encodeFunctionData({ abi: carbonTokenAbi, functionName: 'mint', args: [account.address as `0x${string}`, TONNE] }),
+      });
+    const sent = await Promise.all(Array.from({ length: 16 }, (_, index) => mint(index % 2 === 0 ? parts.sender : other)));
+    expect(sent.map((row) => row.status)).toEqual(Array(16).fill('SUBMITTED'));
+    expect(new Set(sent.map((row) => row.nonce)).size).toBe(16);
+    await waitFor(async () => (await chain.carbonBalance(account.address as `0x${string}`)) === 16n * TONNE, { timeoutMs: 10_000, message: 'sixteen tonnes minted' });
+  });
+
+  it('refuses a send whose nonce another send recorded first, before broadcasting it', async () => {
+    const operator = parts.chain.operator.address;
+    const pay = () => parts.sender.send({ signer: parts.chain.operator, kind: 'TRANSFER', userId: null, to: '0x000000000000000000000000000000000000dEaD', value: 1n });
+    // Another instance records the same nonce between this send's choice of nonce and its own record, as it could
+    // if this one's lock had gone with its connection.
+    await parts.sql.unsafe(`
+      create function take_the_nonce_first() returns trigger language plpgsql as $$
+      begin
+        if new.kind = 'TRANSFER' and new.nonce is not null and new.hash <> 'the other send' then
+          insert into chain_transactions (kind, signer, nonce, hash, status) values ('TRANSFER', new.signer, new.nonce, 'the other send', 'SUBMITTED');
+        end if;
+        return new;
+      end $$;
+      create trigger take_the_nonce_first before insert on chain_transactions for each row execute function take_the_nonce_first();`);
+    const pendingBefore = await chain.client.getTransactionCount({ address: operator, blockTag: 'pending' });
+    try {
+      await expect(pay()).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringContaining(`nonce ${pendingBefore}`) });
+    } finally {
+      await parts.sql.unsafe('drop trigger take_the_nonce_first on chain_transactions; drop function take_the_nonce_first();');
+    }
+    expect(await chain.client.getTransactionCount({ address: operator, blockTag: 'pending' })).toBe(pendingBefore);
+    expect((await parts.sql`select count(*)::int as count from chain_transactions where signer = ${operator} and nonce = ${pendingBefore}`)[0]?.count).toBe(0);
+    // Nothing holds the nonce: the next send takes it.
+    const next = await pay();
+    expect(next.nonce).toBe(pendingBefore);
+    await waitFor(async () => (await statusOf(next.id))?.status !== 'SUBMITTED', { timeoutMs: 10_000, message: 'the next send mined' });
+  });
+
+  it('refuses in the schema itself a second record of a nonce that may be on chain, and lets a FAILED one go', async () => {
+    const signer = '0x00000000000000000000000000000000000000aa';
+    const row = (hash: string, status: string) => ({ kind: 'MINT', signer, nonce: 7, hash, status });
+    const rollBack: Error & { second?: unknown } = new Error('roll back');
+    // Rolled back at the end, so the tracker of this file never follows these made-up transactions.
+    const refusal = await parts.sql
+      .begin(async (tx) => {
+        // A transaction the node refused (FAILED) leaves its nonce to the next one.
+        await tx`insert into chain_transactions ${tx([row('refused', 'FAILED'), row('first', 'SUBMITTED')])}`;
+        const second = await tx.savepoint((savepoint) => savepoint`insert into chain_transactions ${savepoint(row('second', 'SUBMITTED'))}`).catch((error: unknown) => error);
+        throw Object.assign(rollBack, { second });
+      })
+      .catch((error: unknown) => (error === rollBack ? rollBack.second : error));
+    expect(refusal).toMatchObject({ code: '23505', constraint_name: 'chain_transactions_signer_nonce_idx' });
   });
 
   it('keeps a transaction MINED until it is CONFIRMATIONS blocks deep', async () => {

@@ -1,9 +1,11 @@
-import { eq } from 'drizzle-orm';
-import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { and, eq, isNotNull, notInArray, sql } from 'drizzle-orm';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
 import { type Address, BaseError, type Hex, keccak256, RpcRequestError } from 'viem';
 import type { HDAccount } from 'viem/accounts';
+import { withSessionLock } from '../../../../lib/db.js';
 import { AppError } from '../../../../lib/errors.js';
-import type * as schema from '../db/schema.js';
+import * as schema from '../db/schema.js';
 import { type ChainTransactionKind, type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import type { Chain } from './clients.js';
 import { revertReasonOf } from './errors.js';
@@ -11,6 +13,15 @@ import { revertReasonOf } from './errors.js';
 /** Sends waiting behind one signer; more is refused rather than queued without end. */
 const SIGNER_QUEUE_LENGTH_MAX = 100;
 const REASON_LENGTH_MAX = 500;
+const BUSY_MESSAGE = 'Too many transactions are waiting for this account; try again shortly';
+/**
+ * The unique index that fences nonces (db/schema.ts), and the hash's: the same call with the same nonce signs to
+ * the same hash, so a clash of two identical sends meets that one first.
+ */
+const NONCE_FENCES = ['chain_transactions_signer_nonce_idx', 'chain_transactions_hash_unique'];
+
+/** The advisory lock every instance takes around a send from this signer. */
+export const signerLockKey = (signer: Address) => `chain-signer:${signer}`;
 
 export interface SendRequest {
   signer: HDAccount;
@@ -28,28 +39,35 @@ export interface SendRequest {
 }
 
 /**
- * Signs and broadcasts transactions, one at a time per signer, so concurrent sends never take the same nonce.
- * The nonce is the larger of the last one used here plus one and the node's pending count, so a transaction
- * sent by another tool is not overwritten. Each transaction is recorded SUBMITTED with its hash before it is
- * broadcast; a revert found by the estimate is recorded FAILED with its reason, and nothing is signed.
+ * Signs and broadcasts transactions, one at a time per signer across every instance on the database, so
+ * concurrent sends never take the same nonce. Within an instance sends wait in a queue per signer; each send
+ * then holds the signer's session advisory lock (`signerLockKey`) on a connection reserved for it, from the
+ * estimate until the broadcast has answered. The nonce is the larger of the node's pending count (a transaction
+ * sent by another tool is not overwritten) and one past the highest nonce recorded for the signer that is not
+ * FAILED (a node that has not seen an instance's last transaction yet does not hand its nonce out again). Each
+ * transaction is recorded SUBMITTED with its hash, and committed, before it is broadcast; the unique index on
+ * (signer, nonce) refuses the record, and so the broadcast, if another send recorded that nonce first (the lock
+ * was lost with its connection). A revert found by the estimate is recorded FAILED with its reason, and nothing
+ * is signed.
  */
 export class Sender {
   readonly #tails = new Map<Address, Promise<unknown>>();
   readonly #queued = new Map<Address, number>();
-  readonly #nextNonce = new Map<Address, number>();
 
   constructor(
     private readonly chain: Chain,
-    private readonly db: PostgresJsDatabase<typeof schema>,
+    private readonly sql: postgres.Sql,
   ) {}
 
   send(request: SendRequest): Promise<ChainTransactionRow> {
     const signer = request.signer.address;
     const queued = this.#queued.get(signer) ?? 0;
-    if (queued >= SIGNER_QUEUE_LENGTH_MAX) throw new AppError('RATE_LIMITED', 'Too many transactions are waiting for this account; try again shortly');
+    if (queued >= SIGNER_QUEUE_LENGTH_MAX) throw new AppError('RATE_LIMITED', BUSY_MESSAGE);
     this.#queued.set(signer, queued + 1);
     const previous = this.#tails.get(signer) ?? Promise.resolve();
-    const result = previous.catch(() => {}).then(() => this.#sendNow(request));
+    const result = previous
+      .catch(() => {})
+      .then(() => withSessionLock(this.sql, signerLockKey(signer), BUSY_MESSAGE, (connection) => this.#sendNow(request, this.#onConnection(connection))));
     const tail = result.finally(() => {
       const left = (this.#queued.get(signer) ?? 1) - 1;
       if (left === 0) {
@@ -61,7 +79,16 @@ export class Sender {
     return result;
   }
 
-  async #sendNow(request: SendRequest): Promise<ChainTransactionRow> {
+  /**
+   * drizzle over the lock's connection. postgres.js leaves a reserved connection without `options`, where drizzle
+   * registers its type parsers; they are the pool's, which the connection parses with.
+   */
+  #onConnection(connection: postgres.ReservedSql): SignerDatabase {
+    return drizzle(Object.assign(connection, { options: this.sql.options }), { schema });
+  }
+
+  /** Holding the signer's lock; `db` is the lock's own connection, so a send needs no other. */
+  async #sendNow(request: SendRequest, db: SignerDatabase): Promise<ChainTransactionRow> {
     const { chain } = this;
     const { signer } = request;
     const chainId = await chain.chainId();
@@ -75,12 +102,17 @@ export class Sender {
       } catch (error) {
         const reason = revertReasonOf(error);
         if (reason === undefined) return chain.call('eth_estimateGas', () => Promise.reject(error));
-        return this.#record(request, { status: 'FAILED', revertReason: reason });
+        return record(db, request, { status: 'FAILED', revertReason: reason });
       }
     }
     const fees = await chain.call('fees', () => chain.publicClient.estimateFeesPerGas());
     const pendingCount = await chain.call('eth_getTransactionCount', () => chain.publicClient.getTransactionCount({ address: signer.address, blockTag: 'pending' }));
-    const nonce = Math.max(pendingCount, this.#nextNonce.get(signer.address) ?? 0);
+    const recordedNext = await nextRecordedNonce(db, signer.address);
+    // Under the lock every recorded send has had its broadcast answered, so the node lags (another node behind
+    // a balancer), or a broadcast was lost (a crash between record and broadcast): then this one waits behind a
+    // gap until the lost nonce is used.
+    if (recordedNext > pendingCount) chain.log.warn({ signer: signer.address, pendingCount, recordedNext }, 'the node has not seen every transaction recorded for this signer');
+    const nonce = Math.max(pendingCount, recordedNext);
     const serialized = await signer.signTransaction({
       type: 'eip1559',
       chainId,
@@ -92,15 +124,17 @@ export class Sender {
       data: request.data,
       value: request.value,
     });
-    const row = await this.#record(request, { status: 'SUBMITTED', nonce, hash: keccak256(serialized) });
+    const row = await record(db, request, { status: 'SUBMITTED', nonce, hash: keccak256(serialized) }).catch((error: unknown) => {
+      if (!NONCE_FENCES.some((constraint) => violates(error, constraint))) throw error;
+      throw new AppError('UPSTREAM_UNAVAILABLE', `Another send took nonce ${nonce} of ${signer.address} first; nothing was sent, try again`);
+    });
     try {
       await chain.publicClient.sendRawTransaction({ serializedTransaction: serialized });
     } catch (error) {
-      this.#nextNonce.delete(signer.address);
       // The node answered with a refusal: the nonce is free again and the transaction never existed.
       if (error instanceof BaseError && error.walk((cause) => cause instanceof RpcRequestError)) {
         const reason = (revertReasonOf(error) ?? error.shortMessage).slice(0, REASON_LENGTH_MAX);
-        const [failed] = await this.db
+        const [failed] = await db
           .update(chainTransactions)
           .set({ status: 'FAILED', revertReason: `refused by the node: ${reason}`, updatedAt: new Date() })
           .where(eq(chainTransactions.id, row.id))
@@ -110,15 +144,32 @@ export class Sender {
       // No answer: it may have been broadcast, so it stays SUBMITTED and the tracker settles it.
       return chain.call('eth_sendRawTransaction', () => Promise.reject(error));
     }
-    this.#nextNonce.set(signer.address, nonce + 1);
     return row;
   }
-
-  async #record(request: SendRequest, fields: Partial<ChainTransactionRow> & Pick<ChainTransactionRow, 'status'>): Promise<ChainTransactionRow> {
-    const [row] = await this.db
-      .insert(chainTransactions)
-      .values({ kind: request.kind, userId: request.userId, reference: request.reference ?? null, signer: request.signer.address, ...fields })
-      .returning();
-    return row as ChainTransactionRow;
-  }
 }
+
+type SignerDatabase = PostgresJsDatabase<typeof schema>;
+
+/** One past the highest nonce of the signer's transactions that may be on chain; 0 when there is none. */
+async function nextRecordedNonce(db: SignerDatabase, signer: Address): Promise<number> {
+  const [row] = await db
+    .select({ next: sql<number>`coalesce(max(${chainTransactions.nonce}) + 1, 0)::int` })
+    .from(chainTransactions)
+    .where(and(eq(chainTransactions.signer, signer), isNotNull(chainTransactions.nonce), notInArray(chainTransactions.status, ['FAILED'])));
+  return row?.next ?? 0;
+}
+
+/** Committed at once (the lock's connection is outside any transaction), before anything is broadcast. */
+async function record(db: SignerDatabase, request: SendRequest, fields: Partial<ChainTransactionRow> & Pick<ChainTransactionRow, 'status'>): Promise<ChainTransactionRow> {
+  const [row] = await db
+    .insert(chainTransactions)
+    .values({ kind: request.kind, userId: request.userId, reference: request.reference ?? null, signer: request.signer.address, ...fields })
+    .returning();
+  return row as ChainTransactionRow;
+}
+
+/** drizzle wraps the driver's error in its own, with the driver's as the cause. */
+const violates = (error: unknown, constraint: string): boolean => {
+  const cause = ((error as { cause?: unknown }).cause ?? error) as { code?: string; constraint_name?: string };
+  return cause.code === '23505' && cause.constraint_name === constraint;
+};

@@ -1,9 +1,11 @@
+import type postgres from 'postgres';
 import { type Address, encodeFunctionData, type Hash, maxUint256 } from 'viem';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
-import { badInput } from '../../../../lib/errors.js';
+import { withSessionLock } from '../../../../lib/db.js';
+import { AppError, badInput } from '../../../../lib/errors.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type { ChainTransactionRow } from '../db/schema.js';
-import type { BlockchainServiceDeps } from '../deps.js';
+import type { BlockchainServiceDeps, StakingLock } from '../deps.js';
 import { allowanceOf, carbonBalanceOf, rewardsOf, stakedOf } from './reads.js';
 
 /** How long staking waits for its approval, or a staking call, to be mined before the next call goes. */
@@ -15,6 +17,41 @@ const APPROVAL_WAIT_MS = 30_000;
  * in loaded test runs as "out of gas". Unused gas is not charged.
  */
 const STAKING_ACCRUAL_GAS = 70_000n;
+
+/** Staking calls one instance holds at once, running or waiting, across all users. */
+const STAKING_CALLS_MAX = 100;
+
+/**
+ * One staking workflow per user at a time, across every instance: staking's read-approve-stake must not
+ * interleave with another of the same account (approvals set the allowance, they do not add to it), and each
+ * call waits for the previous one to be mined (see `mined`). Within an instance a user's calls wait in a queue;
+ * each then holds the user's session advisory lock while it runs, and one that waits for it longer than the
+ * statement time-out (another instance's call runs long) is refused (RATE_LIMITED).
+ * A lock holds a pooled connection, and its workflow needs more for its reads and its send, so an instance
+ * runs the workflows of at most a third of its pool's connections' worth of users at once and refuses calls
+ * of further users (RATE_LIMITED): workflows holding every connection would wait for ever on the ones they need.
+ */
+export function createStakingLock(sql: postgres.Sql, poolSizeMax: number): StakingLock {
+  const usersMax = Math.max(1, Math.floor(poolSizeMax / 3));
+  const tails = new Map<string, Promise<unknown>>();
+  let calls = 0;
+  return (userId, task) => {
+    const previous = tails.get(userId);
+    if (calls >= STAKING_CALLS_MAX || (!previous && tails.size >= usersMax)) throw new AppError('RATE_LIMITED', 'Too many staking calls are under way; try again shortly');
+    calls += 1;
+    const result = (previous ?? Promise.resolve()).then(() =>
+      withSessionLock(sql, `chain-staking:${userId}`, 'Another staking call of yours is still under way; try again shortly', task),
+    );
+    const tail = result
+      .catch(() => {})
+      .finally(() => {
+        calls -= 1;
+        if (tails.get(userId) === tail) tails.delete(userId);
+      });
+    tails.set(userId, tail);
+    return result;
+  };
+}
 
 /**
  * Stakes from the user's custodial account. The first stake approves the platform's own staking contract for

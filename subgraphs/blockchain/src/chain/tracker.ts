@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { type Address, type Hash, TransactionReceiptNotFoundError } from 'viem';
 import { startPeriodic } from '../../../../lib/server/periodic.js';
@@ -14,7 +14,9 @@ const TRACK_BATCH_SIZE_MAX = 100;
 /**
  * Follows every SUBMITTED or MINED transaction: MINED once in a block, CONFIRMED at `confirmationsMin` blocks
  * deep, FAILED with the decoded revert reason when it reverted, REPLACED when its nonce was used by another
- * transaction, and back to SUBMITTED when a reorg took its block away.
+ * transaction, and back to SUBMITTED when a reorg took its block away. Its pass runs in one instance at a time
+ * (an advisory lock per pass); `settleNow` may run in any, so each update is a compare-and-set on the status it
+ * read, and a settlement from a reading another instance has already moved on from changes nothing.
  */
 export interface Tracker extends BackgroundTask {
   pass(): Promise<void>;
@@ -32,7 +34,11 @@ export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typ
       if (error instanceof TransactionReceiptNotFoundError) return null;
       throw error;
     });
-    const update = (fields: Partial<ChainTransactionRow>) => db.update(chainTransactions).set({ ...fields, updatedAt: new Date() }).where(eq(chainTransactions.id, row.id));
+    const update = (fields: Partial<ChainTransactionRow>) =>
+      db
+        .update(chainTransactions)
+        .set({ ...fields, updatedAt: new Date() })
+        .where(and(eq(chainTransactions.id, row.id), eq(chainTransactions.status, row.status)));
     if (!receipt) {
       if (row.status === 'MINED') await update({ status: 'SUBMITTED', blockNumber: null, blockHash: null });
       else if (row.nonce !== null && minedNonceCount > row.nonce) await update({ status: 'REPLACED' });
@@ -64,7 +70,7 @@ export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typ
     for (const row of open) await settle(row, headBlock);
   }
 
-  const periodic = startPeriodic({ what: 'transaction tracker pass', intervalMs: options.pollIntervalMs, log: chain.log, pass });
+  const periodic = startPeriodic({ what: 'transaction tracker pass', intervalMs: options.pollIntervalMs, log: chain.log, pass, exclusive: { db, lock: 'blockchain.tracker', skipped: undefined } });
 
   async function settleNow(id: string): Promise<ChainTransactionRow> {
     const read = async () => (await db.select().from(chainTransactions).where(eq(chainTransactions.id, id)))[0] as ChainTransactionRow;

@@ -60,8 +60,12 @@ export const chainTransactions = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    // Not unique: a transaction the node refused outright leaves its nonce to the next one.
-    index('chain_transactions_signer_nonce_idx').on(table.signer, table.nonce),
+    // The fence behind the per-signer lock (chain/sender.ts): two transactions that could both be on chain never
+    // hold one nonce, so a send that would reuse a recorded nonce is refused before it is broadcast. A transaction
+    // the node refused outright (FAILED) leaves its nonce to the next one; a REPLACED one lost its nonce to another.
+    uniqueIndex('chain_transactions_signer_nonce_idx')
+      .on(table.signer, table.nonce)
+      .where(sql`${table.nonce} is not null and ${table.status} not in ('FAILED', 'REPLACED')`),
     index('chain_transactions_open_idx').on(table.createdAt).where(sql`${table.status} in ('SUBMITTED', 'MINED')`),
     index('chain_transactions_user_idx').on(table.userId, table.createdAt.desc()),
     index('chain_transactions_reference_idx').on(table.reference, table.createdAt),

@@ -36,6 +36,9 @@ export interface Indexer extends BackgroundTask {
   catchUp(): Promise<void>;
 }
 
+type IndexerDb = PostgresJsDatabase<typeof schema>;
+type IndexerTransaction = Parameters<Parameters<IndexerDb['transaction']>[0]>[0];
+
 interface Cursor {
   lastBlock: bigint;
   lastBlockHash: string | null;
@@ -57,9 +60,20 @@ export function startIndexer(options: IndexerOptions): Indexer {
       },
     );
 
-  async function loadCursor(contract: IndexedContract): Promise<Cursor> {
-    const [row] = await db.select().from(indexerCursor).where(eq(indexerCursor.contract, contract.name));
+  async function loadCursor(contract: IndexedContract, reader: IndexerTransaction | IndexerDb = db): Promise<Cursor> {
+    const [row] = await reader.select().from(indexerCursor).where(eq(indexerCursor.contract, contract.name));
     return row ? { lastBlock: row.lastBlock, lastBlockHash: row.lastBlockHash } : { lastBlock: options.startBlock - 1n, lastBlockHash: null };
+  }
+
+  /**
+   * In a write's transaction: whether the contract's cursor is still the one read before the chain was read.
+   * Every instance indexes; this compare-and-set, under a per-contract lock held to the commit (there may be no
+   * cursor row to lock yet), lets one write per cursor position through, so a range is stored and published once.
+   */
+  async function cursorStill(tx: IndexerTransaction, contract: IndexedContract, cursor: Cursor): Promise<boolean> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`blockchain.indexer:${contract.name}`}))`);
+    const current = await loadCursor(contract, tx);
+    return current.lastBlock === cursor.lastBlock && current.lastBlockHash === cursor.lastBlockHash;
   }
 
   /** One bounded range of one contract; returns true when it is at the head. */
@@ -86,9 +100,8 @@ export function startIndexer(options: IndexerOptions): Indexer {
     });
     const users = await options.custody.usersOf([...new Set(described.flatMap(({ event }) => addressesOf(event)))]);
     await db.transaction(async (tx) => {
-      // Another indexer (a second instance) moved the cursor meanwhile: its range wins, this one is dropped.
-      const [locked] = await tx.select().from(indexerCursor).where(eq(indexerCursor.contract, contract.name)).for('update');
-      if ((locked?.lastBlock ?? options.startBlock - 1n) !== cursor.lastBlock) return;
+      // Another instance moved the cursor meanwhile: its range wins, this one is dropped.
+      if (!(await cursorStill(tx, contract, cursor))) return;
       const envelopes = [];
       for (const { log, event } of described) {
         const where = { contract: contract.name, txHash: log.transactionHash, logIndex: log.logIndex, blockNumber: log.blockNumber, blockHash: log.blockHash };
@@ -130,6 +143,8 @@ export function startIndexer(options: IndexerOptions): Indexer {
     }
     chain.log.warn({ contract: contract.name, from: cursor.lastBlock.toString(), to: ancestor.lastBlock.toString() }, 'chain reorganised; re-indexing from the common ancestor');
     await db.transaction(async (tx) => {
+      // Another instance rewound or moved on meanwhile: it told the removals, this one tells nothing.
+      if (!(await cursorStill(tx, contract, cursor))) return;
       const removed = await tx.delete(chainEvents).where(and(eq(chainEvents.contract, contract.name), gt(chainEvents.blockNumber, ancestor.lastBlock))).returning();
       removed.sort((a, b) => Number(a.blockNumber - b.blockNumber) || a.logIndex - b.logIndex);
       await enqueueEvents(tx, removed.map((row) => createEnvelope('blockchain.event', row.key, { ...row.data, removed: true })));

@@ -11,16 +11,16 @@ export const mutationResolvers = (deps: BlockchainServiceDeps): MutationResolver
   stake: (_root, args, { identity }) => {
     const caller = signedIn(identity);
     const amountMinor = parseAmount(args.amount, 'CARBON');
-    return deps.userLocks.run(caller.userId, () => stakeCarbon(deps, caller.userId, amountMinor));
+    return deps.stakingLock(caller.userId, () => stakeCarbon(deps, caller.userId, amountMinor));
   },
   unstake: (_root, args, { identity }) => {
     const caller = signedIn(identity);
     const amountMinor = parseAmount(args.amount, 'CARBON');
-    return deps.userLocks.run(caller.userId, () => unstakeCarbon(deps, caller.userId, amountMinor));
+    return deps.stakingLock(caller.userId, () => unstakeCarbon(deps, caller.userId, amountMinor));
   },
   claimRewards: (_root, _args, { identity }) => {
     const caller = signedIn(identity);
-    return deps.userLocks.run(caller.userId, () => claimStakingRewards(deps, caller.userId));
+    return deps.stakingLock(caller.userId, () => claimStakingRewards(deps, caller.userId));
   },
   mintCarbonOnChain: (_root, args, { identity }) => {
     if (signedIn(identity).role !== 'ADMIN') throw forbidden('Only an ADMIN mints carbon on chain');

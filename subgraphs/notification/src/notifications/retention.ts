@@ -10,7 +10,9 @@ const PRUNE_DELETE_MAX = 10_000;
 
 /**
  * Deletes notifications older than the retention (their deliveries and attempts go with them), and finished
- * deliveries older than it whose notification is still kept. Hourly, bounded per pass.
+ * deliveries older than it whose notification is still kept. Hourly, bounded per pass. Every instance runs it,
+ * unclaimed: the deletes are idempotent (two at once delete each row once, the second waiting on the first's
+ * row locks), so more instances only mean more passes that find nothing.
  */
 export function startRetention(options: { db: NotificationDb; log: Logger; retentionDays: number }): BackgroundTask {
   const cutoff = sql`now() - make_interval(days => ${options.retentionDays})`;

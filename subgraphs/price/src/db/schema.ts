@@ -28,3 +28,12 @@ export const prices = pgTable(
 );
 
 export type PriceRow = typeof prices.$inferSelect;
+
+/**
+ * When the source was last asked, one row per source: every instance polls, and the one whose claim moves
+ * `polled_at` asks the source, so the source is asked once per interval however many instances run.
+ */
+export const pricePolls = pgTable('price_polls', {
+  source: priceSourceEnum('source').primaryKey(),
+  polledAt: timestamp('polled_at', { withTimezone: true }).notNull(),
+});

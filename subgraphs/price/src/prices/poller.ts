@@ -2,7 +2,7 @@ import type { Logger } from '../../../../lib/log.js';
 import { startPeriodic } from '../../../../lib/server/periodic.js';
 import type { BackgroundTask } from '../../../../lib/server/service.js';
 import { PRICE_SYMBOLS, type PriceSource } from '../sources/source.js';
-import { hasHistory, type PriceDb, pruneOlderThan, recordHistory, recordObservations } from './store.js';
+import { claimPoll, hasHistory, type PriceDb, pruneOlderThan, recordHistory, recordObservations } from './store.js';
 
 export interface PollerOptions {
   db: PriceDb;
@@ -20,8 +20,12 @@ const DAY_MS = 86_400_000;
 /**
  * Polls the source on a fixed interval (never two polls at once), stores what is new and valid, and
  * publishes changes through the outbox. A failed poll is logged with its reason and the last good price stays.
+ * Every instance runs it; a pass asks the source only when it claims the interval in the database
+ * (`claimPoll`), so the source is asked once per interval however many instances run, and the instance that
+ * claims first backfills. Pruning is a bounded delete of old rows: two instances pruning at once delete each
+ * row once, so it needs no claim.
  */
-export function startPricePoller(options: PollerOptions): BackgroundTask & { pollNow(): Promise<void> } {
+export function startPricePoller(options: PollerOptions): BackgroundTask {
   const { db, source, log } = options;
   async function pollOnce() {
     try {
@@ -53,6 +57,7 @@ export function startPricePoller(options: PollerOptions): BackgroundTask & { pol
     firstDelayMs: 0,
     log,
     async pass(stopped) {
+      if (!(await claimPoll(db, source.name, options.intervalMs))) return;
       if (!backfilled) await backfill(stopped);
       backfilled = true;
       await pollOnce();
@@ -65,7 +70,6 @@ export function startPricePoller(options: PollerOptions): BackgroundTask & { pol
     pass: () => pruneOlderThan(db, new Date(Date.now() - options.retentionDays * DAY_MS)),
   });
   return {
-    pollNow: poller.runOnce,
     async stop() {
       await Promise.all([poller.stop(), prune.stop()]);
     },

@@ -4,8 +4,8 @@ import { decimalToScaled } from '../../../../lib/decimal.js';
 import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import type * as schema from '../db/schema.js';
-import { type PriceRow, prices } from '../db/schema.js';
-import type { Observation, PriceSymbol, QuoteCurrency } from '../sources/source.js';
+import { type PriceRow, pricePolls, prices } from '../db/schema.js';
+import type { Observation, PriceSourceName, PriceSymbol, QuoteCurrency } from '../sources/source.js';
 
 export type PriceDb = PostgresJsDatabase<typeof schema>;
 
@@ -90,4 +90,20 @@ export async function pruneOlderThan(db: PriceDb, cutoff: Date): Promise<number>
     delete from ${prices} where ${prices.id} in (
       select ${prices.id} from ${prices} where ${lt(prices.observedAt, cutoff)} limit ${RETENTION_DELETE_MAX})`);
   return deleted.count ?? 0;
+}
+
+/** How early in the interval a claim may come: a timer that fires a little early must not cost a whole interval. */
+const POLL_CLAIM_EARLY_FRACTION = 0.1;
+
+/**
+ * Claims this interval's poll of `source`: true for one caller per `intervalMs` (less a tenth) across every
+ * instance. One statement: a second caller waits on the row the first one moved, then finds it polled too recently.
+ */
+export async function claimPoll(db: PriceDb, source: PriceSourceName, intervalMs: number): Promise<boolean> {
+  const claimed = await db
+    .insert(pricePolls)
+    .values({ source, polledAt: sql`now()` })
+    .onConflictDoUpdate({ target: pricePolls.source, set: { polledAt: sql`now()` }, setWhere: sql`${pricePolls.polledAt} <= now() - make_interval(secs => ${(intervalMs * (1 - POLL_CLAIM_EARLY_FRACTION)) / 1000})` })
+    .returning({ source: pricePolls.source });
+  return claimed.length > 0;
 }

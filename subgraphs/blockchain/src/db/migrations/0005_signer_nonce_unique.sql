@@ -1,0 +1,2 @@
+DROP INDEX "chain_transactions_signer_nonce_idx";--> statement-breakpoint
+CREATE UNIQUE INDEX "chain_transactions_signer_nonce_idx" ON "chain_transactions" USING btree ("signer","nonce") WHERE "chain_transactions"."nonce" is not null and "chain_transactions"."status" not in ('FAILED', 'REPLACED');
