@@ -127,6 +127,22 @@ describe('the cluster with two replicas', () => {
   }, STOP_TIMEOUT_MS);
 });
 
+describe('a service that refuses its settings', () => {
+  it('fails the start with its own error, and leaves nothing running', async () => {
+    const brokenDataDir = await mkdtemp(join(tmpdir(), 'ecocoin-cluster-broken-'));
+    const start = startCluster({
+      dataDir: brokenDataDir,
+      persistent: false,
+      ports: 'free',
+      env: { ...TEST_SECRETS, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
+      serviceEnv: { notification: { WEBHOOK_ATTEMPTS_MAX: 'many' } },
+    });
+    await expect(start).rejects.toThrow(/notification#0 exited 3 times in a row while starting[\s\S]*WEBHOOK_ATTEMPTS_MAX: must be a whole number/);
+    expect(childProcesses()).toEqual([]);
+    expect(existsSync(brokenDataDir)).toBe(false);
+  }, START_TIMEOUT_MS);
+});
+
 describe('CLUSTER_REPLICAS', () => {
   it.each(['0', '9', '1.5', 'two'])('refuses %s, naming the variable', (value) => {
     expect(() => parseConfig(clusterConfigSchema, { CLUSTER_REPLICAS: value })).toThrow(ConfigError);
