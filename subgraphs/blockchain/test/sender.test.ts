@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { encodeFunctionData, parseEther } from 'viem';
+import { encodeFunctionData, keccak256, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../contracts/artifacts/index.js';
 import { LOST_AFTER_MS } from '../src/chain/records.js';
@@ -155,6 +155,26 @@ describe('sending from one signer', () => {
     const next = await parts.sender.send({ signer: parts.chain.operator, kind: 'TRANSFER', userId: null, to: '0x000000000000000000000000000000000000dEaD', value: 1n });
     expect(next.nonce).toBe(gap);
     await waitFor(async () => (await statusOf(next.id))?.status !== 'SUBMITTED', { timeoutMs: 10_000, message: 'the next send mined' });
+  });
+
+  it('signs the send that reuses a lost nonce with a wei more of tip when it would otherwise have the lost one\'s very hash', async () => {
+    const operator = parts.chain.operator;
+    const transfer = { to: '0x000000000000000000000000000000000000dEaD', value: 1n, gas: 21_000n } as const;
+    const gap = await chain.client.getTransactionCount({ address: operator.address, blockTag: 'pending' });
+    const fees = await parts.chain.publicClient.estimateFeesPerGas();
+    // The lost transaction was this same transfer, at this nonce and these fees.
+    const same = await operator.signTransaction({ type: 'eip1559', chainId: await parts.chain.chainId(), nonce: gap, ...transfer, ...fees });
+    const [lost] = await parts.sql`
+      insert into chain_transactions (kind, signer, nonce, hash, status, created_at)
+      values ('TRANSFER', ${operator.address}, ${gap}, ${keccak256(same)}, 'SUBMITTED', now() - make_interval(secs => ${LOST_AFTER_MS / 1000 + 60}))
+      returning id`;
+    const sent = await parts.sender.send({ signer: operator, kind: 'TRANSFER', userId: null, ...transfer });
+    expect(sent).toMatchObject({ status: 'SUBMITTED', nonce: gap });
+    expect(sent.hash).not.toBe(keccak256(same));
+    expect(await statusOf(lost?.id)).toMatchObject({ status: 'FAILED', nonce: gap });
+    const mined = await chain.client.getTransaction({ hash: sent.hash as `0x${string}` });
+    expect(mined.maxPriorityFeePerGas).toBe(fees.maxPriorityFeePerGas + 1n);
+    await waitFor(async () => (await statusOf(sent.id))?.status !== 'SUBMITTED', { timeoutMs: 10_000, message: 'the send mined' });
   });
 
   it('refuses in the schema itself a second record of a nonce that may be on chain, and lets a FAILED one go', async () => {

@@ -112,17 +112,24 @@ export class Sender {
     const fees = await chain.call('fees', () => chain.publicClient.estimateFeesPerGas());
     const pendingCount = await chain.call('eth_getTransactionCount', () => chain.publicClient.getTransactionCount({ address: signer.address, blockTag: 'pending' }));
     const nonce = await freeNonce(chain, db, signer.address, pendingCount);
-    const serialized = await signer.signTransaction({
-      type: 'eip1559',
-      chainId,
-      nonce,
-      gas,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      to: request.to,
-      data: request.data,
-      value: request.value,
-    });
+    // A transaction that never happened (the node refused it, or it never reached the node) may have had this very
+    // call, nonce and fees, and so the hash its record keeps: a wei more of tip makes this one another.
+    let tip = 0n;
+    let serialized: Hex;
+    do {
+      serialized = await signer.signTransaction({
+        type: 'eip1559',
+        chainId,
+        nonce,
+        gas,
+        maxFeePerGas: fees.maxFeePerGas + tip,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas + tip,
+        to: request.to,
+        data: request.data,
+        value: request.value,
+      });
+      tip += 1n;
+    } while (await isFailedHash(db, keccak256(serialized)));
     const row = await record(db, request, { status: 'SUBMITTED', nonce, hash: keccak256(serialized) }).catch((error: unknown) => {
       if (!NONCE_FENCES.some((constraint) => violates(error, constraint))) throw error;
       throw new AppError('UPSTREAM_UNAVAILABLE', `Another send took nonce ${nonce} of ${signer.address} first; nothing was sent, try again`);
@@ -173,6 +180,15 @@ async function freeNonce(chain: Chain, db: SignerDatabase, signer: Address, pend
   let nonce = pendingCount;
   while (held.has(nonce)) nonce += 1;
   return nonce;
+}
+
+/** Whether a transaction that never happened was recorded with this hash. */
+async function isFailedHash(db: SignerDatabase, hash: Hex): Promise<boolean> {
+  const rows = await db
+    .select({ id: chainTransactions.id })
+    .from(chainTransactions)
+    .where(and(eq(chainTransactions.hash, hash), eq(chainTransactions.status, 'FAILED')));
+  return rows.length > 0;
 }
 
 /** Committed at once (the lock's connection is outside any transaction), before anything is broadcast. */
