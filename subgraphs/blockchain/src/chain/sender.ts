@@ -14,6 +14,13 @@ import { endIfLost } from './records.js';
 /** Sends waiting behind one signer; more is refused rather than queued without end. */
 const SIGNER_QUEUE_LENGTH_MAX = 100;
 const REASON_LENGTH_MAX = 500;
+/**
+ * Recorded transactions past the node's pending count looked at per send; beyond them a nonce still held is
+ * refused by the nonce index rather than given out twice.
+ */
+const NONCES_AHEAD_MAX = 1_000;
+/** Signings again with a wei more of tip to get a hash no recorded transaction has; then the hash's index refuses. */
+const RESIGN_COUNT_MAX = 10n;
 const BUSY_MESSAGE = 'Too many transactions are waiting for this account; try again shortly';
 /**
  * The unique index that fences nonces (db/schema.ts), and the hash's: the same call with the same nonce signs to
@@ -129,7 +136,7 @@ export class Sender {
         value: request.value,
       });
       tip += 1n;
-    } while (await isFailedHash(db, keccak256(serialized)));
+    } while (tip <= RESIGN_COUNT_MAX && (await isFailedHash(db, keccak256(serialized))));
     const row = await record(db, request, { status: 'SUBMITTED', nonce, hash: keccak256(serialized) }).catch((error: unknown) => {
       if (!NONCE_FENCES.some((constraint) => violates(error, constraint))) throw error;
       throw new AppError('UPSTREAM_UNAVAILABLE', `Another send took nonce ${nonce} of ${signer.address} first; nothing was sent, try again`);
@@ -170,7 +177,8 @@ async function freeNonce(chain: Chain, db: SignerDatabase, signer: Address, pend
     .select()
     .from(chainTransactions)
     .where(and(eq(chainTransactions.signer, signer), gte(chainTransactions.nonce, pendingCount), notInArray(chainTransactions.status, ['FAILED', 'REPLACED'])))
-    .orderBy(chainTransactions.nonce);
+    .orderBy(chainTransactions.nonce)
+    .limit(NONCES_AHEAD_MAX);
   const held = new Set<number>();
   for (const row of recorded) {
     const nonce = row.nonce as number;

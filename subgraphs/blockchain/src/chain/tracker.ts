@@ -15,10 +15,11 @@ const TRACK_BATCH_SIZE_MAX = 100;
 /**
  * Follows every SUBMITTED or MINED transaction: MINED once in a block, CONFIRMED at `confirmationsMin` blocks
  * deep, FAILED with the decoded revert reason when it reverted, REPLACED when its nonce was used by another
- * transaction, FAILED when the node has not known it for LOST_AFTER_MS (`endIfLost`: it never reached the node, and
- * its nonce goes to the next send), and back to SUBMITTED when a reorg took its block away. Its pass runs in one instance at a time
- * (an advisory lock per pass); `settleNow` may run in any, so each update is a compare-and-set on the status it
- * read, and a settlement from a reading another instance has already moved on from changes nothing.
+ * transaction, FAILED when the node has not known it for LOST_AFTER_MS (`endIfLost`: it never reached the node,
+ * and its nonce goes to the next send), and back to SUBMITTED when a reorg took its block away. Its pass runs in
+ * one instance at a time (an advisory lock per pass); `settleNow` may run in any, so each update is a
+ * compare-and-set on the status it read, and a settlement from a reading another instance has already moved on
+ * from changes nothing.
  */
 export interface Tracker extends BackgroundTask {
   pass(): Promise<void>;
