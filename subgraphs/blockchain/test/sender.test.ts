@@ -1,6 +1,8 @@
-import { encodeFunctionData, parseEther } from 'viem';
+import { randomBytes } from 'node:crypto';
+import { encodeFunctionData, keccak256, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../contracts/artifacts/index.js';
+import { LOST_AFTER_MS } from '../src/chain/records.js';
 import { Sender } from '../src/chain/sender.js';
 import { startTracker } from '../src/chain/tracker.js';
 import { waitFor } from '../../../test/support/wait.js';
@@ -22,6 +24,21 @@ afterAll(async () => {
 });
 
 const statusOf = async (id: string) => (await parts.sql`select status, revert_reason, nonce from chain_transactions where id = ${id}`)[0];
+
+/**
+ * Records a mint from the operator SUBMITTED at `nonce` under a hash the node never saw, as a crash between
+ * its record and its broadcast leaves it; `ageMs` back.
+ */
+async function recordLost(nonce: number, ageMs: number, reference: string | null = null): Promise<string> {
+  const hash = `0x${randomBytes(32).toString('hex')}`;
+  const [row] = await parts.sql`
+    insert into chain_transactions (kind, reference, signer, nonce, hash, status, created_at)
+    values ('MINT', ${reference}, ${parts.chain.operator.address}, ${nonce}, ${hash}, 'SUBMITTED', now() - make_interval(secs => ${ageMs / 1000}))
+    returning id`;
+  return row?.id as string;
+}
+
+const backdate = (id: string, ageMs: number) => parts.sql`update chain_transactions set created_at = now() - make_interval(secs => ${ageMs / 1000}) where id = ${id}`;
 
 describe('sending from one signer', () => {
   it('gives 10 concurrent mints from the operator 10 distinct nonces, and all of them are mined', async () => {
@@ -86,6 +103,78 @@ describe('sending from one signer', () => {
     const next = await pay();
     expect(next.nonce).toBe(pendingBefore);
     await waitFor(async () => (await statusOf(next.id))?.status !== 'SUBMITTED', { timeoutMs: 10_000, message: 'the next send mined' });
+  });
+
+  it('ends a recorded transaction that never reached the node FAILED and reuses its nonce, so the sends queued behind its gap are mined', async () => {
+    const account = await parts.custody.accountOf(newUserId());
+    const mint = () =>
+      parts.sender.send({
+        signer: parts.chain.operator,
+        kind: 'MINT',
+        userId: account.userId,
+        to: chain.contracts.token,
+        data: encodeFunctionData({ abi: carbonTokenAbi, functionName: 'mint', args: [account.address as `0x${string}`, TONNE] }),
+      });
+    const operator = parts.chain.operator.address;
+    // The sender alone finds the lost transaction here; the tracker's own way to it has a test below.
+    await tracker.stop();
+    try {
+      const gap = await chain.client.getTransactionCount({ address: operator, blockTag: 'pending' });
+      const lost = await recordLost(gap, 0);
+      // Recorded just now, its broadcast might still reach the node: its nonce is kept, and the next send waits behind it.
+      const queued = await mint();
+      expect(queued).toMatchObject({ status: 'SUBMITTED', nonce: gap + 1 });
+      expect(await statusOf(lost)).toMatchObject({ status: 'SUBMITTED' });
+      expect(await chain.client.getTransactionCount({ address: operator, blockTag: 'pending' })).toBe(gap);
+      // LOST_AFTER_MS on, the node still does not know it; the queued send, which the node does know, keeps its nonce.
+      await backdate(lost, LOST_AFTER_MS + 60_000);
+      await backdate(queued.id, LOST_AFTER_MS + 60_000);
+      const filling = await mint();
+      expect(filling).toMatchObject({ status: 'SUBMITTED', nonce: gap });
+      expect(await statusOf(lost)).toEqual({ status: 'FAILED', nonce: gap, revert_reason: `never reached the node (or the node dropped it); nonce ${gap} reused` });
+      expect(await statusOf(queued.id)).toMatchObject({ status: 'SUBMITTED', nonce: gap + 1 });
+      for (const sent of [filling, queued]) expect((await chain.mined(Promise.resolve(sent.hash as `0x${string}`))).status).toBe('success');
+      expect(await chain.carbonBalance(account.address as `0x${string}`)).toBe(2n * TONNE);
+    } finally {
+      tracker = startTracker({ chain: parts.chain, db: parts.db, pollIntervalMs: 50 });
+    }
+  });
+
+  it('has the tracker end a lost transaction no later send finds, and the next send takes its nonce', async () => {
+    const operator = parts.chain.operator.address;
+    const gap = await chain.client.getTransactionCount({ address: operator, blockTag: 'pending' });
+    const young = await recordLost(gap, 0);
+    await tracker.pass();
+    expect(await statusOf(young)).toMatchObject({ status: 'SUBMITTED' });
+    await backdate(young, LOST_AFTER_MS + 60_000);
+    const ended = await waitFor(async () => {
+      const current = await statusOf(young);
+      return current?.status === 'FAILED' && current;
+    }, { timeoutMs: 10_000, message: 'the tracker to end the lost transaction' });
+    expect(ended.revert_reason).toBe(`never reached the node (or the node dropped it); nonce ${gap} reused`);
+    const next = await parts.sender.send({ signer: parts.chain.operator, kind: 'TRANSFER', userId: null, to: '0x000000000000000000000000000000000000dEaD', value: 1n });
+    expect(next.nonce).toBe(gap);
+    await waitFor(async () => (await statusOf(next.id))?.status !== 'SUBMITTED', { timeoutMs: 10_000, message: 'the next send mined' });
+  });
+
+  it('signs the send that reuses a lost nonce with a wei more of tip when it would otherwise have the lost one\'s very hash', async () => {
+    const operator = parts.chain.operator;
+    const transfer = { to: '0x000000000000000000000000000000000000dEaD', value: 1n, gas: 21_000n } as const;
+    const gap = await chain.client.getTransactionCount({ address: operator.address, blockTag: 'pending' });
+    const fees = await parts.chain.publicClient.estimateFeesPerGas();
+    // The lost transaction was this same transfer, at this nonce and these fees.
+    const same = await operator.signTransaction({ type: 'eip1559', chainId: await parts.chain.chainId(), nonce: gap, ...transfer, ...fees });
+    const [lost] = await parts.sql`
+      insert into chain_transactions (kind, signer, nonce, hash, status, created_at)
+      values ('TRANSFER', ${operator.address}, ${gap}, ${keccak256(same)}, 'SUBMITTED', now() - make_interval(secs => ${LOST_AFTER_MS / 1000 + 60}))
+      returning id`;
+    const sent = await parts.sender.send({ signer: operator, kind: 'TRANSFER', userId: null, ...transfer });
+    expect(sent).toMatchObject({ status: 'SUBMITTED', nonce: gap });
+    expect(sent.hash).not.toBe(keccak256(same));
+    expect(await statusOf(lost?.id)).toMatchObject({ status: 'FAILED', nonce: gap });
+    const mined = await chain.client.getTransaction({ hash: sent.hash as `0x${string}` });
+    expect(mined.maxPriorityFeePerGas).toBe(fees.maxPriorityFeePerGas + 1n);
+    await waitFor(async () => (await statusOf(sent.id))?.status !== 'SUBMITTED', { timeoutMs: 10_000, message: 'the send mined' });
   });
 
   it('refuses in the schema itself a second record of a nonce that may be on chain, and lets a FAILED one go', async () => {

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../../lib/auth/internal-credential.js';
@@ -7,6 +7,8 @@ import { WITHDRAWAL_PATH } from '../../../lib/chain/withdrawal.js';
 import { WITHDRAWAL_ADDRESS_CHECK_PATH } from '../../../lib/chain/withdrawal-address.js';
 import { freePort } from '../../../scripts/infra/ports.js';
 import { TEST_SECRETS } from '../../../test/support/stack.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { LOST_AFTER_MS } from '../src/chain/records.js';
 import { type BlockchainService, type DeployedChain, startBlockchainService, startDeployedChain, TONNE } from './harness.js';
 
 /** The blockchain side of a withdrawal, asked the way the transaction subgraph asks. */
@@ -78,6 +80,72 @@ describe('POST /internal/withdrawals', () => {
       expect(await check(refused), String(refused)).toMatchObject({ status: 400, body: { error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('toAddress') } } });
     }
     expect((await check(RECEIVER, 'price')).body.error?.code).toBe('FORBIDDEN');
+  });
+
+  it('answers FAILED for a withdrawal whose mint was recorded but never broadcast, and the operator\'s next mint takes its nonce', async () => {
+    const lost = request();
+    const gap = await chain.client.getTransactionCount({ address: chain.operator.address, blockTag: 'pending' });
+    // What a crash between the mint's record and its broadcast leaves, LOST_AFTER_MS and more ago.
+    await service.sql.begin(async (tx) => {
+      await tx`insert into withdrawals (id, user_id, to_address, amount) values (${lost.id}, ${lost.userId}, ${lost.toAddress}, ${lost.amountMinor})`;
+      await tx`
+        insert into chain_transactions (kind, user_id, reference, signer, nonce, hash, status, created_at)
+        values ('WITHDRAWAL', ${lost.userId}, ${lost.id}, ${chain.operator.address}, ${gap}, ${`0x${randomBytes(32).toString('hex')}`}, 'SUBMITTED', now() - make_interval(secs => ${LOST_AFTER_MS / 1000 + 60}))`;
+    });
+    // The tracker finds it (a send from the operator would as well).
+    await waitFor(async () => (await service.sql`select status from chain_transactions where reference = ${lost.id}`)[0]?.status === 'FAILED', { timeoutMs: 10_000, message: 'the lost mint ended' });
+    const failed = { status: 'FAILED', failureCode: 'CHAIN_TRANSACTION_FAILED', failureMessage: `The mint on chain failed: never reached the node (or the node dropped it); nonce ${gap} reused` };
+    expect(await ask(service, lost)).toMatchObject({ status: 200, body: failed });
+    const next = request();
+    expect(await ask(service, next)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
+    expect(await service.sql`select nonce from chain_transactions where reference = ${next.id}`).toEqual([{ nonce: gap }]);
+    // Asked again, the answer stands: the transaction subgraph gives the CARBON back once, and no mint follows.
+    expect(await ask(service, lost)).toMatchObject({ status: 200, body: failed });
+    expect(await service.sql`select count(*)::int as count from chain_transactions where reference = ${lost.id}`).toEqual([{ count: 1 }]);
+  });
+
+  it('ends FAILED a withdrawal whose broadcast got no answer and never reached the node, instead of leaving it PENDING', async () => {
+    // In front of the node: while `swallowing`, a broadcast is held without an answer and never passed on.
+    let swallowing = true;
+    const proxy: Server = createServer((incoming, outgoing) => {
+      const chunks: Buffer[] = [];
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (swallowing && String(body).includes('"eth_sendRawTransaction"')) return;
+        const upstream = httpRequest(chain.anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' } }, (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json' });
+          answer.pipe(outgoing);
+        });
+        upstream.on('error', () => outgoing.destroy());
+        upstream.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const behind = await startBlockchainService({ rpcUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, contracts: chain.contracts, env: { INDEXER_ENABLED: 'false', RPC_TIMEOUT_MS: '500' } });
+    try {
+      const gap = await chain.client.getTransactionCount({ address: chain.operator.address, blockTag: 'pending' });
+      const lost = request();
+      // Recorded and signed, but the broadcast timed out: on its way as far as anyone can tell.
+      const pending = await ask(behind, lost);
+      expect(pending).toMatchObject({ status: 200, body: { status: 'PENDING', failureCode: null } });
+      expect(await chain.client.getTransactionCount({ address: chain.operator.address, blockTag: 'pending' })).toBe(gap);
+      swallowing = false;
+      // LOST_AFTER_MS on, as the clock would have it, the node still does not know it.
+      await behind.sql`update chain_transactions set created_at = now() - make_interval(secs => ${LOST_AFTER_MS / 1000 + 60}) where reference = ${lost.id}`;
+      await waitFor(async () => (await behind.sql`select status from chain_transactions where reference = ${lost.id}`)[0]?.status === 'FAILED', { timeoutMs: 10_000, message: 'the lost mint ended' });
+      expect(await ask(behind, lost)).toMatchObject({
+        status: 200,
+        body: { status: 'FAILED', failureCode: 'CHAIN_TRANSACTION_FAILED', chainTransactionId: pending.body.chainTransactionId, failureMessage: expect.stringContaining(`never reached the node (or the node dropped it); nonce ${gap} reused`) },
+      });
+      const next = request();
+      expect(await ask(behind, next)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
+      expect(await behind.sql`select nonce from chain_transactions where reference = ${next.id}`).toEqual([{ nonce: gap }]);
+    } finally {
+      await behind.stop();
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 
   it('answers FAILED with UPSTREAM_UNAVAILABLE when the node is down or answers garbage, recording nothing as sent', async () => {

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, notInArray, sql } from 'drizzle-orm';
+import { and, eq, gte, notInArray } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { type Address, BaseError, type Hex, keccak256, RpcRequestError } from 'viem';
@@ -9,10 +9,18 @@ import * as schema from '../db/schema.js';
 import { type ChainTransactionKind, type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import type { Chain } from './clients.js';
 import { revertReasonOf } from './errors.js';
+import { endIfLost } from './records.js';
 
 /** Sends waiting behind one signer; more is refused rather than queued without end. */
 const SIGNER_QUEUE_LENGTH_MAX = 100;
 const REASON_LENGTH_MAX = 500;
+/**
+ * Recorded transactions past the node's pending count looked at per send; beyond them a nonce still held is
+ * refused by the nonce index rather than given out twice.
+ */
+const NONCES_AHEAD_MAX = 1_000;
+/** Signings again with a wei more of tip to get a hash no recorded transaction has; then the hash's index refuses. */
+const RESIGN_COUNT_MAX = 10n;
 const BUSY_MESSAGE = 'Too many transactions are waiting for this account; try again shortly';
 /**
  * The unique index that fences nonces (db/schema.ts), and the hash's: the same call with the same nonce signs to
@@ -42,9 +50,12 @@ export interface SendRequest {
  * Signs and broadcasts transactions, one at a time per signer across every instance on the database, so
  * concurrent sends never take the same nonce. Within an instance sends wait in a queue per signer; each send
  * then holds the signer's session advisory lock (`signerLockKey`) on a connection reserved for it, from the
- * estimate until the broadcast has answered. The nonce is the larger of the node's pending count (a transaction
- * sent by another tool is not overwritten) and one past the highest nonce recorded for the signer that is not
- * FAILED (a node that has not seen an instance's last transaction yet does not hand its nonce out again). Each
+ * estimate until the broadcast has answered. The nonce comes from the node's pending count, which under the lock
+ * includes every transaction broadcast before by any instance (or by another tool), skipping the nonces of
+ * recorded transactions the node does not count yet (`freeNonce`). A recorded transaction that never reached the
+ * node (a crash between record and broadcast, a broadcast without an answer) would leave a gap every later
+ * transaction waits behind: once the node has not known it for LOST_AFTER_MS it is ended FAILED, which its
+ * workflow takes as any failed transaction (a withdrawal gives its CARBON back), and its nonce is reused. Each
  * transaction is recorded SUBMITTED with its hash, and committed, before it is broadcast; the unique index on
  * (signer, nonce) refuses the record, and so the broadcast, if another send recorded that nonce first (the lock
  * was lost with its connection). A revert found by the estimate is recorded FAILED with its reason, and nothing
@@ -107,23 +118,25 @@ export class Sender {
     }
     const fees = await chain.call('fees', () => chain.publicClient.estimateFeesPerGas());
     const pendingCount = await chain.call('eth_getTransactionCount', () => chain.publicClient.getTransactionCount({ address: signer.address, blockTag: 'pending' }));
-    const recordedNext = await nextRecordedNonce(db, signer.address);
-    // Under the lock every recorded send has had its broadcast answered, so the node lags (another node behind
-    // a balancer), or a broadcast was lost (a crash between record and broadcast): then this one waits behind a
-    // gap until the lost nonce is used.
-    if (recordedNext > pendingCount) chain.log.warn({ signer: signer.address, pendingCount, recordedNext }, 'the node has not seen every transaction recorded for this signer');
-    const nonce = Math.max(pendingCount, recordedNext);
-    const serialized = await signer.signTransaction({
-      type: 'eip1559',
-      chainId,
-      nonce,
-      gas,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      to: request.to,
-      data: request.data,
-      value: request.value,
-    });
+    const nonce = await freeNonce(chain, db, signer.address, pendingCount);
+    // A transaction that never happened (the node refused it, or it never reached the node) may have had this very
+    // call, nonce and fees, and so the hash its record keeps: a wei more of tip makes this one another.
+    let tip = 0n;
+    let serialized: Hex;
+    do {
+      serialized = await signer.signTransaction({
+        type: 'eip1559',
+        chainId,
+        nonce,
+        gas,
+        maxFeePerGas: fees.maxFeePerGas + tip,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas + tip,
+        to: request.to,
+        data: request.data,
+        value: request.value,
+      });
+      tip += 1n;
+    } while (tip <= RESIGN_COUNT_MAX && (await isFailedHash(db, keccak256(serialized))));
     const row = await record(db, request, { status: 'SUBMITTED', nonce, hash: keccak256(serialized) }).catch((error: unknown) => {
       if (!NONCE_FENCES.some((constraint) => violates(error, constraint))) throw error;
       throw new AppError('UPSTREAM_UNAVAILABLE', `Another send took nonce ${nonce} of ${signer.address} first; nothing was sent, try again`);
@@ -150,13 +163,40 @@ export class Sender {
 
 type SignerDatabase = PostgresJsDatabase<typeof schema>;
 
-/** One past the highest nonce of the signer's transactions that may be on chain; 0 when there is none. */
-async function nextRecordedNonce(db: SignerDatabase, signer: Address): Promise<number> {
-  const [row] = await db
-    .select({ next: sql<number>`coalesce(max(${chainTransactions.nonce}) + 1, 0)::int` })
+/**
+ * The lowest nonce from the node's pending count up that no recorded transaction holds. Under the signer's lock
+ * the pending count includes every transaction broadcast before (the lock's previous holder broadcast before it
+ * let go), so a recorded transaction at or past it is one the node does not count: lost (never broadcast, or
+ * dropped), or one the node holds behind a gap, or one another node behind a balancer has and this one has not
+ * seen yet. A lost one (`endIfLost`: unknown to the node and older than LOST_AFTER_MS) is ended FAILED and its
+ * nonce reused, so a gap it left is filled and the transactions queued behind it are mined; any other keeps its
+ * nonce, which is never given out again while it may be on chain.
+ */
+async function freeNonce(chain: Chain, db: SignerDatabase, signer: Address, pendingCount: number): Promise<number> {
+  const recorded = await db
+    .select()
     .from(chainTransactions)
-    .where(and(eq(chainTransactions.signer, signer), isNotNull(chainTransactions.nonce), notInArray(chainTransactions.status, ['FAILED'])));
-  return row?.next ?? 0;
+    .where(and(eq(chainTransactions.signer, signer), gte(chainTransactions.nonce, pendingCount), notInArray(chainTransactions.status, ['FAILED', 'REPLACED'])))
+    .orderBy(chainTransactions.nonce)
+    .limit(NONCES_AHEAD_MAX);
+  const held = new Set<number>();
+  for (const row of recorded) {
+    const nonce = row.nonce as number;
+    if (!(await endIfLost(chain, db, row))) held.add(nonce);
+  }
+  if (held.size > 0) chain.log.warn({ signer, pendingCount, held: [...held] }, 'the node does not count every transaction recorded for this signer; their nonces are skipped');
+  let nonce = pendingCount;
+  while (held.has(nonce)) nonce += 1;
+  return nonce;
+}
+
+/** Whether a transaction that never happened was recorded with this hash. */
+async function isFailedHash(db: SignerDatabase, hash: Hex): Promise<boolean> {
+  const rows = await db
+    .select({ id: chainTransactions.id })
+    .from(chainTransactions)
+    .where(and(eq(chainTransactions.hash, hash), eq(chainTransactions.status, 'FAILED')));
+  return rows.length > 0;
 }
 
 /** Committed at once (the lock's connection is outside any transaction), before anything is broadcast. */

@@ -7,6 +7,7 @@ import type * as schema from '../db/schema.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import type { Chain } from './clients.js';
 import { revertReasonOf } from './errors.js';
+import { endIfLost } from './records.js';
 
 /** Open transactions looked at per pass. */
 const TRACK_BATCH_SIZE_MAX = 100;
@@ -14,9 +15,11 @@ const TRACK_BATCH_SIZE_MAX = 100;
 /**
  * Follows every SUBMITTED or MINED transaction: MINED once in a block, CONFIRMED at `confirmationsMin` blocks
  * deep, FAILED with the decoded revert reason when it reverted, REPLACED when its nonce was used by another
- * transaction, and back to SUBMITTED when a reorg took its block away. Its pass runs in one instance at a time
- * (an advisory lock per pass); `settleNow` may run in any, so each update is a compare-and-set on the status it
- * read, and a settlement from a reading another instance has already moved on from changes nothing.
+ * transaction, FAILED when the node has not known it for LOST_AFTER_MS (`endIfLost`: it never reached the node,
+ * and its nonce goes to the next send), and back to SUBMITTED when a reorg took its block away. Its pass runs in
+ * one instance at a time (an advisory lock per pass); `settleNow` may run in any, so each update is a
+ * compare-and-set on the status it read, and a settlement from a reading another instance has already moved on
+ * from changes nothing.
  */
 export interface Tracker extends BackgroundTask {
   pass(): Promise<void>;
@@ -42,6 +45,8 @@ export function startTracker(options: { chain: Chain; db: PostgresJsDatabase<typ
     if (!receipt) {
       if (row.status === 'MINED') await update({ status: 'SUBMITTED', blockNumber: null, blockHash: null });
       else if (row.nonce !== null && minedNonceCount > row.nonce) await update({ status: 'REPLACED' });
+      // Lost with no later send from its signer to find it (chain/sender.ts): its workflow still gets an end.
+      else await endIfLost(chain, db, row);
       return;
     }
     if (receipt.status === 'reverted') {

@@ -62,7 +62,8 @@ export const chainTransactions = pgTable(
   (table) => [
     // The fence behind the per-signer lock (chain/sender.ts): two transactions that could both be on chain never
     // hold one nonce, so a send that would reuse a recorded nonce is refused before it is broadcast. A transaction
-    // the node refused outright (FAILED) leaves its nonce to the next one; a REPLACED one lost its nonce to another.
+    // the node refused outright, or one that never reached it (FAILED), leaves its nonce to the next one; a REPLACED
+    // one lost its nonce to another.
     uniqueIndex('chain_transactions_signer_nonce_idx')
       .on(table.signer, table.nonce)
       .where(sql`${table.nonce} is not null and ${table.status} not in ('FAILED', 'REPLACED')`),
