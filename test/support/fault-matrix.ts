@@ -42,6 +42,8 @@ export interface FaultMatrixOptions {
   /** How long the effects may take to arrive once the workload is done. */
   settleTimeoutMs: number;
   mix?: OperationMix;
+  /** Counts `transactionFeed` items too (default true); false only for a platform whose schema has no feed. */
+  feed?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -93,7 +95,7 @@ export async function runFaultMatrix(platform: FaultPlatform, options: FaultMatr
   const consumers: Consumers = { receiver: new WebhookReceiver(), listeners: [] };
   try {
     await bank.setUp();
-    await startConsumers(bank, platform, client, consumers);
+    await startConsumers(bank, platform, client, consumers, options.feed ?? true);
     say(`set up ${bank.people.length} customers with webhooks and feeds; running ${options.operationCount} operations`);
     return await runAndCheck(bank, platform, client, consumers, options);
   } finally {
@@ -107,9 +109,10 @@ export async function runFaultMatrix(platform: FaultPlatform, options: FaultMatr
  * A webhook and a feed per customer, then one small transfer by each: when every feed has shown its owner's
  * transfer, every subscription is live end to end, and the workload may start.
  */
-async function startConsumers(bank: Bank, platform: FaultPlatform, client: RetryingClient, consumers: Consumers): Promise<void> {
+async function startConsumers(bank: Bank, platform: FaultPlatform, client: RetryingClient, consumers: Consumers, feed: boolean): Promise<void> {
   await consumers.receiver.start();
   for (const person of bank.people) await consumers.receiver.register(client.graphql, person.id, person.token);
+  if (!feed) return;
   consumers.listeners.push(...bank.people.map((person) => new FeedListener(platform.gatewayWsUrl, person.id, person.token)));
   for (const listener of consumers.listeners) listener.start();
   const transfer = /* GraphQL */ `mutation ($input: TransferInput!, $key: String!) { transfer(input: $input, idempotencyKey: $key) { id status } }`;
@@ -132,7 +135,7 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
   const scopeStartedAt = new Date();
   const auditor = bank.startAuditor(await bank.countWallets(), { failedReadsTolerated: true });
   const progress: WorkloadProgress = { finished: 0, inFlight: 0 };
-  const faults = strikeFaults(options, progress, client, say);
+  const faults = strikeFaults(options, progress, (struckAt) => probeRecovery(bank, client, struckAt), say);
   const workload = await runWorkload(options.operationCount, options.inFlightMax, () => bank.randomOperation(options.mix ?? FAULT_MATRIX_MIX), { progress });
   const faultRecords = await faults;
   const snapshots = await auditor.stop();
@@ -173,21 +176,45 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
   };
 }
 
-/** Strikes each fault once the workload has finished its share of operations, and times the recovery. */
-async function strikeFaults(options: FaultMatrixOptions, progress: WorkloadProgress, client: RetryingClient, say: (line: string) => void): Promise<FaultRecord[]> {
+/**
+ * Strikes each fault once the workload has finished its share of operations, and times the recovery. The
+ * points are spread over the first three quarters of the run, so even a slow fault is over before it ends.
+ */
+async function strikeFaults(options: FaultMatrixOptions, progress: WorkloadProgress, recovery: (struckAt: number) => Promise<number | null>, say: (line: string) => void): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   for (const [index, fault] of options.faults.entries()) {
-    const atOperation = Math.floor(((index + 1) * options.operationCount) / (options.faults.length + 1));
+    const atOperation = Math.floor(((index + 1) * options.operationCount * 3) / (4 * (options.faults.length + 1)));
     await waitFor(() => progress.finished >= atOperation, { timeoutMs: 30 * 60_000, intervalMs: 50, message: `operation ${atOperation}` });
     const struckAt = Date.now();
+    const struckAtOperation = progress.finished;
     await fault.inject();
     const injectMs = Date.now() - struckAt;
-    const recovered = await Promise.race([client.nextCompletion(struckAt), new Promise<null>((resolve) => setTimeout(() => resolve(null), RECOVERY_TIMEOUT_MS).unref())]);
-    const record = { kind: fault.kind, atOperation: progress.finished, injectMs, recoveryMs: recovered === null ? null : recovered - struckAt };
+    const recovered = await recovery(struckAt);
+    const record = { kind: fault.kind, atOperation: struckAtOperation, injectMs, recoveryMs: recovered === null ? null : recovered - struckAt };
     say(`fault ${fault.kind} after ${atOperation} operations: done in ${injectMs} ms, recovered in ${record.recoveryMs ?? 'never'} ms`);
     records.push(record);
   }
   return records;
+}
+
+const PROBE = /* GraphQL */ `mutation ($input: TransferInput!, $key: String!) { transfer(input: $input, idempotencyKey: $key) { id status } }`;
+
+/**
+ * When, after a strike at `struckAt`, an operation first completed through the gateway: the first of the
+ * workload's sent after the strike, or of small probe transfers sent one after another meanwhile (so the time
+ * is measured even when the workload happens to be between operations). Null when none did in time.
+ */
+async function probeRecovery(bank: Bank, client: RetryingClient, struckAt: number): Promise<number | null> {
+  let recoveredAt: number | null = null;
+  const fromWorkload = client.nextCompletion(struckAt).then((at) => (recoveredAt ??= at));
+  const deadline = struckAt + RECOVERY_TIMEOUT_MS;
+  for (let turn = 0; recoveredAt === null && Date.now() < deadline; turn += 1) {
+    const [from, to] = [bank.people[turn % bank.people.length]!, bank.people[(turn + 1) % bank.people.length]!];
+    const result = await client.graphql(PROBE, { input: { to: to.id, currency: 'USD', amount: '0.01' }, key: randomUUID() }, from.token);
+    if (result.data?.transfer?.status === 'COMPLETED') recoveredAt ??= Date.now();
+  }
+  void fromWorkload;
+  return recoveredAt;
 }
 
 function replayNext(bank: Bank, outcomes: readonly Outcome[]) {
@@ -221,7 +248,7 @@ async function settleEffects(bank: Bank, platform: FaultPlatform, consumers: Con
     const notices = await countCompletionNotices(platform.databaseUrl('notification'));
     return {
       notifications: figuresOf(completed.map((transaction) => notices.get(transaction.id) ?? 0)),
-      feed: figuresOf(completed.flatMap((transaction) => transaction.parties.map((party) => listenerOf.get(party)?.completedByTransaction.get(transaction.id) ?? 0))),
+      feed: figuresOf(listenerOf.size === 0 ? [] : completed.flatMap((transaction) => transaction.parties.map((party) => listenerOf.get(party)?.completedByTransaction.get(transaction.id) ?? 0))),
       webhooks: figuresOf(completed.map((transaction) => consumers.receiver.deliveriesByTransaction.get(transaction.id)?.size ?? 0)),
     };
   };
