@@ -13,6 +13,10 @@ export const ERROR_CODES = [
   'UPSTREAM_UNAVAILABLE',
   /** A transaction on chain reverted or was replaced; what it was for was undone (a withdrawal's CARBON given back). */
   'CHAIN_TRANSACTION_FAILED',
+  /** A resumable feed's cursor is older than what is kept: read the current state again, then subscribe without it. */
+  'CURSOR_EXPIRED',
+  /** A resumable feed lost its connection to the service behind it: subscribe again with the last cursor received. */
+  'SUBSCRIPTION_INTERRUPTED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -38,6 +42,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   UPSTREAM_UNAVAILABLE: 503,
   CHAIN_TRANSACTION_FAILED: 409,
+  CURSOR_EXPIRED: 400,
+  SUBSCRIPTION_INTERRUPTED: 503,
   INTERNAL: 500,
 };
 

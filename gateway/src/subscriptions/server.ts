@@ -71,13 +71,16 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const upstreams = new Upstreams(options.subgraphUrls, options.credential, options.upstreamRetryAttempts);
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX });
   const extraRules = [scalarLiteralsRule(API_SCALARS)];
+  const subscriptionFields = planner.apiSchema.getSubscriptionType()?.getFields() ?? {};
+  /** A root field that takes `after` is a resumable feed: its client resumes from a cursor after an interruption. */
+  const isResumable = (fieldName: string | undefined) => subscriptionFields[fieldName ?? '']?.args.some((argument) => argument.name === 'after') ?? false;
 
   function run(plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, context: SubscriptionContext) {
     const { primary, rest } = plan;
     const fieldName = getOperationAST(document, operationName)?.selectionSet.selections.map((selection) => (selection.kind === 'Field' ? selection.name.value : '')).join();
     const personal = !PUBLIC_SUBSCRIPTION_FIELDS.has(fieldName ?? '');
     const primaryVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
-    const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, personal ? context.identity : null, context.cutOff);
+    const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, personal ? context.identity : null, context.cutOff, isResumable(fieldName) ? 'resumable' : 'latest-value');
     const queryPlan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [{ ...primary, serviceName: EVENT_SERVICE }, rest] } : { ...primary, serviceName: EVENT_SERVICE } };
     return mapAsyncIterator(
       events,

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
 import { INTERNAL_CREDENTIAL_HEADER, type InternalCredential } from '../../../lib/auth/internal-credential.js';
 import { type Backoff, backoffDelayMs } from '../../../lib/backoff.js';
-import { AppError } from '../../../lib/errors.js';
+import { AppError, isPublicCode } from '../../../lib/errors.js';
 import { createPushQueue, type PushQueue } from '../../../lib/events/push-queue.js';
 
 export type Event = FormattedExecutionResult<Record<string, unknown>, unknown>;
@@ -22,6 +24,18 @@ interface Shared {
   stop: () => void;
   clientKey: string;
 }
+
+/**
+ * What becomes of an upstream subscription when its connection to the subgraph is lost. A latest-value view
+ * (priceUpdated, walletUpdated, transactionUpdated…) is resubscribed transparently: the next event is as good as
+ * any missed one. A resumable feed (a root field with an `after` argument) is not: resubscribing with the
+ * client's original `after` would repeat what it already received, and from now would hide the gap. Its client
+ * is told SUBSCRIPTION_INTERRUPTED instead and resumes with the cursor of the last item it received.
+ */
+export type UpstreamKind = 'latest-value' | 'resumable';
+
+const interrupted = (serviceName: string) =>
+  new AppError('SUBSCRIPTION_INTERRUPTED', `The connection to the ${serviceName} service was lost; resubscribe with the cursor of the last item you received`);
 
 /**
  * The gateway's subscriptions to subgraphs over graphql-ws, each carrying the internal credential for the
@@ -44,27 +58,34 @@ export class Upstreams {
     return this.#shared.size;
   }
 
-  #acquireClient(serviceName: string, identity: Identity | null): { client: Client; clientKey: string } {
-    const clientKey = `${serviceName}\n${identity?.userId ?? ''}`;
+  /**
+   * A latest-value subscription shares the client of its subgraph and identity, which reconnects and resubscribes
+   * transparently. A resumable one gets a client of its own that retries only until it first connects: once its
+   * subscription has started, a lost connection must end it, and no other subscription's connection may.
+   */
+  #acquireClient(serviceName: string, identity: Identity | null, kind: UpstreamKind): { client: Client; clientKey: string; connected: () => boolean } {
+    const clientKey = kind === 'resumable' ? `${serviceName}\n${identity?.userId ?? ''}\n${randomUUID()}` : `${serviceName}\n${identity?.userId ?? ''}`;
     const held = this.#clients.get(clientKey);
     if (held) {
       held.users += 1;
-      return { client: held.client, clientKey };
+      return { client: held.client, clientKey, connected: () => true };
     }
     const url = this.subgraphUrls[serviceName];
     if (!url) throw new AppError('UPSTREAM_UNAVAILABLE', `No route to the ${serviceName} service`);
+    let connectedOnce = false;
     const client = createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       lazy: true,
       lazyCloseTimeout: 1_000,
       retryAttempts: this.retryAttempts,
-      shouldRetry: () => true,
+      shouldRetry: () => kind === 'latest-value' || !connectedOnce,
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoffDelayMs(retries, UPSTREAM_RECONNECT_BACKOFF))),
       connectionParams: async () => ({ [INTERNAL_CREDENTIAL_HEADER]: await this.credential.mint({ kind: 'gateway', identity }) }),
+      on: { connected: () => void (connectedOnce = true) },
     });
     this.#clients.set(clientKey, { client, users: 1 });
-    return { client, clientKey };
+    return { client, clientKey, connected: () => connectedOnce };
   }
 
   #releaseClient(clientKey: string) {
@@ -84,9 +105,12 @@ export class Upstreams {
     identity: Identity | null,
     /** Called when this subscriber falls `SUBSCRIBER_QUEUE_LENGTH_MAX` events behind: its client is too slow. */
     onTooSlow: () => void = () => {},
+    kind: UpstreamKind = 'latest-value',
   ): AsyncIterableIterator<Event> {
-    const key = JSON.stringify([serviceName, operation, variables, identity?.userId ?? null]);
-    const shared = this.#shared.get(key) ?? this.#start(key, serviceName, operation, variables, identity);
+    const identical = JSON.stringify([serviceName, operation, variables, identity?.userId ?? null]);
+    // Never shared: a subscriber joining a resumable feed late would miss the items replayed before it came.
+    const key = kind === 'resumable' ? `${identical}\n${randomUUID()}` : identical;
+    const shared = this.#shared.get(key) ?? this.#start(key, serviceName, operation, variables, identity, kind);
     const subscriber = createPushQueue<Event>({
       lengthMax: SUBSCRIBER_QUEUE_LENGTH_MAX,
       overflow: () => {
@@ -110,23 +134,32 @@ export class Upstreams {
     this.#releaseClient(shared.clientKey);
   }
 
-  #start(key: string, serviceName: string, operation: string, variables: Record<string, unknown>, identity: Identity | null): Shared {
-    const { client, clientKey } = this.#acquireClient(serviceName, identity);
+  #start(key: string, serviceName: string, operation: string, variables: Record<string, unknown>, identity: Identity | null, kind: UpstreamKind): Shared {
+    const { client, clientKey, connected } = this.#acquireClient(serviceName, identity, kind);
     const shared: Shared = { subscribers: new Set(), stop: () => {}, clientKey };
     this.#shared.set(key, shared);
+    let refused = false;
     shared.stop = client.subscribe<Record<string, unknown>>(
       { query: operation, variables },
       {
         next: (event) => {
+          // No `data` at all (not even null): the subgraph refused to start the subscription (a bad argument) and
+          // completes it next, which is then an answer, not an interruption.
+          if (!('data' in event) && event.errors?.length) refused = true;
           for (const subscriber of shared.subscribers) subscriber.push(event);
         },
         error: (error) => {
           this.#finish(key, shared);
-          for (const subscriber of shared.subscribers) subscriber.fail(new AppError('UPSTREAM_UNAVAILABLE', `The ${serviceName} service stopped this subscription: ${describe(error)}`));
+          const failure = refusalIn(error) ?? (kind === 'resumable' && connected() ? interrupted(serviceName) : new AppError('UPSTREAM_UNAVAILABLE', `The ${serviceName} service stopped this subscription: ${describe(error)}`));
+          for (const subscriber of shared.subscribers) subscriber.fail(failure);
         },
         complete: () => {
           this.#finish(key, shared);
-          for (const subscriber of shared.subscribers) subscriber.end();
+          // A resumable feed has no end of its own: the service ended it because it is stopping.
+          for (const subscriber of shared.subscribers) {
+            if (kind === 'resumable' && !refused) subscriber.fail(interrupted(serviceName));
+            else subscriber.end();
+          }
         },
       },
     );
@@ -146,6 +179,17 @@ export class Upstreams {
   get clientCount(): number {
     return this.#clients.size;
   }
+}
+
+/**
+ * The subgraph's refusal of the subscription itself (a bad `after`, not signed in), passed on with its public code
+ * so the client can act on it; anything else (a lost connection, an error without a public code) is not one.
+ */
+function refusalIn(error: unknown): GraphQLError | null {
+  if (!Array.isArray(error)) return null;
+  const first = error[0] as GraphQLFormattedError | undefined;
+  if (!first || !isPublicCode(first.extensions?.code)) return null;
+  return new GraphQLError(first.message, { extensions: first.extensions });
 }
 
 function describe(error: unknown): string {

@@ -8,6 +8,7 @@ import { DEFAULT_PORT, loadTransactionConfig, SERVICE, type TransactionConfig, t
 import * as schema from './db/schema.js';
 import { TRANSACTION_FEED_TOPICS, type TransactionServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
+import { startFeedRetention } from './feed/entries.js';
 import { startRecovery } from './workflows/recovery.js';
 import { WORKFLOWS } from './workflows/registry.js';
 
@@ -61,7 +62,8 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           ),
         );
         const recovery = startRecovery(deps, WORKFLOWS, { intervalMs: config.RECOVERY_INTERVAL_MS, batchSizeMax: config.RECOVERY_BATCH_SIZE, leaseMs: 30_000, retryDelayMaxMs: 60_000 });
-        return { resolvers: createResolvers(deps), tasks: [...consumers.map((consumer) => ({ stop: () => consumer.close() })), recovery, feed] };
+        const feedRetention = startFeedRetention({ db: runtime.db, log: runtime.log });
+        return { resolvers: createResolvers(deps), tasks: [...consumers.map((consumer) => ({ stop: () => consumer.close() })), recovery, feedRetention, feed] };
       },
     },
     config,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, numeric, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, jsonb, numeric, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 
 export { outbox, processedEvents } from '../../../../lib/events/tables.js';
@@ -96,6 +96,29 @@ export const retirements = pgTable(
     retiredAt: timestamp('retired_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (table) => [index('retirements_user_idx').on(table.userId, table.retiredAt.desc(), table.id.desc())],
+);
+
+/**
+ * Per user, the sequence number of their latest `transaction_feed` entry. A new entry takes the next number
+ * with an upsert whose row lock is held until commit, so one user's entries commit in sequence order: a reader
+ * that has seen entry N can never later find a committed N-1. Never deleted, so numbers only grow.
+ */
+export const transactionFeedHeads = pgTable('transaction_feed_heads', {
+  userId: uuid('user_id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+});
+
+/** One change of a transaction's status, once per party who may see it, numbered per user: what `transactionFeed` replays. */
+export const transactionFeed = pgTable(
+  'transaction_feed',
+  {
+    userId: uuid('user_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    transactionId: uuid('transaction_id').notNull(),
+    status: transactionStatusEnum('status').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.seq] }), index('transaction_feed_created_idx').on(table.createdAt)],
 );
 
 export type TransactionRow = typeof transactions.$inferSelect;

@@ -215,8 +215,27 @@ export type RetirementEdge = {
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Your transactions as their status changes. */
+  /**
+   * Every change of your transactions' status, exactly once and in order, resumable. A payer (or whoever asked)
+   * sees each change; a payee sees a transfer or payment once it has COMPLETED.
+   *
+   * If the subscription ends with an error (SUBSCRIPTION_INTERRUPTED when the connection to the service was lost),
+   * subscribe again with `after` set to the cursor of the last item you received: nothing is missed and nothing
+   * repeated. CURSOR_EXPIRED means the changes after that cursor are no longer kept: read your transactions
+   * again, then subscribe without `after`.
+   */
+  transactionFeed: TransactionFeedItem;
+  /**
+   * Your transactions as their status changes: a live view of each transaction as it is when the change is
+   * delivered. Changes made while the connection is down (a reconnect, a restart of a service) are not
+   * delivered and one change may be seen twice; to follow every change exactly once, use `transactionFeed`.
+   */
   transactionUpdated: Transaction;
+};
+
+
+export type SubscriptionTransactionFeedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type SupplyMarketInput = {
@@ -257,6 +276,26 @@ export type TransactionEdge = {
   __typename?: 'TransactionEdge';
   cursor: Scalars['String']['output'];
   node: Transaction;
+};
+
+/**
+ * One change of one of your transactions' status, in the order they happened for you. Its `cursor` is where a
+ * client resumes `transactionFeed` from.
+ */
+export type TransactionFeedItem = {
+  __typename?: 'TransactionFeedItem';
+  /**
+   * Opaque: pass the cursor of the last item you received as `after` to resume the feed right after it.
+   * Cursors are kept for 7 days; an older one is refused with CURSOR_EXPIRED.
+   */
+  cursor: Scalars['String']['output'];
+  /**
+   * The status this change set. The transaction may have moved on since (its current state is in `transaction`);
+   * a withdrawal whose mint is on its way on chain is told as a PENDING change before it completes or fails.
+   */
+  status: TransactionStatus;
+  /** The transaction as it is now. */
+  transaction: Transaction;
 };
 
 export type TransactionFilter = {
@@ -465,6 +504,7 @@ export type ResolversTypes = ResolversObject<{
   Transaction: ResolverTypeWrapper<TransactionRow>;
   TransactionConnection: ResolverTypeWrapper<Omit<TransactionConnection, 'edges'> & { edges: Array<ResolversTypes['TransactionEdge']> }>;
   TransactionEdge: ResolverTypeWrapper<Omit<TransactionEdge, 'node'> & { node: ResolversTypes['Transaction'] }>;
+  TransactionFeedItem: ResolverTypeWrapper<Omit<TransactionFeedItem, 'transaction'> & { transaction: ResolversTypes['Transaction'] }>;
   TransactionFilter: TransactionFilter;
   TransactionStatus: TransactionStatus;
   TransactionType: TransactionType;
@@ -502,6 +542,7 @@ export type ResolversParentTypes = ResolversObject<{
   Transaction: TransactionRow;
   TransactionConnection: Omit<TransactionConnection, 'edges'> & { edges: Array<ResolversParentTypes['TransactionEdge']> };
   TransactionEdge: Omit<TransactionEdge, 'node'> & { node: ResolversParentTypes['Transaction'] };
+  TransactionFeedItem: Omit<TransactionFeedItem, 'transaction'> & { transaction: ResolversParentTypes['Transaction'] };
   TransactionFilter: TransactionFilter;
   TransferInput: TransferInput;
   User: { id: string };
@@ -583,6 +624,7 @@ export type RetirementEdgeResolvers<ContextType = SubgraphContext, ParentType ex
 }>;
 
 export type SubscriptionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  transactionFeed?: SubscriptionResolver<ResolversTypes['TransactionFeedItem'], "transactionFeed", ParentType, ContextType, Partial<SubscriptionTransactionFeedArgs>>;
   transactionUpdated?: SubscriptionResolver<ResolversTypes['Transaction'], "transactionUpdated", ParentType, ContextType>;
 }>;
 
@@ -616,6 +658,12 @@ export type TransactionEdgeResolvers<ContextType = SubgraphContext, ParentType e
   node?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType>;
 }>;
 
+export type TransactionFeedItemResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['TransactionFeedItem'] = ResolversParentTypes['TransactionFeedItem']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['TransactionStatus'], ParentType, ContextType>;
+  transaction?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -645,6 +693,7 @@ export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   Transaction?: TransactionResolvers<ContextType>;
   TransactionConnection?: TransactionConnectionResolvers<ContextType>;
   TransactionEdge?: TransactionEdgeResolvers<ContextType>;
+  TransactionFeedItem?: TransactionFeedItemResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Withdrawal?: WithdrawalResolvers<ContextType>;
 }>;

@@ -60,9 +60,16 @@ export async function retirementsOf(db: TransactionDb, userId: string, page: { f
  * A pending or refused transfer or payment is the payer's business alone: its failure text tells of the payer's
  * balance, and the payee has received nothing.
  */
-export function isParty(identity: Identity, row: Pick<TransactionRow, 'fromUserId' | 'toUserId' | 'initiatorId' | 'status'>): boolean {
-  if (identity.role === 'ADMIN' || row.fromUserId === identity.userId || row.initiatorId === identity.userId) return true;
-  return row.toUserId === identity.userId && row.status === 'COMPLETED';
+export function isParty(identity: Identity, row: PartyFields): boolean {
+  return identity.role === 'ADMIN' || partyUserIds(row).includes(identity.userId);
+}
+
+type PartyFields = Pick<TransactionRow, 'fromUserId' | 'toUserId' | 'initiatorId' | 'status'>;
+
+/** The users who see a transaction in its status now (as `isParty` says, ADMINs aside), each once. */
+export function partyUserIds(row: PartyFields): string[] {
+  const parties = [row.fromUserId, row.initiatorId, row.status === 'COMPLETED' ? row.toUserId : null];
+  return [...new Set(parties.filter((userId): userId is string => userId !== null))];
 }
 
 export async function visibleTransaction(db: TransactionDb, identity: Identity, id: unknown): Promise<TransactionRow | null> {

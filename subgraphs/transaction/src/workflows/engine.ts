@@ -7,6 +7,7 @@ import { UpstreamUnavailable } from '../../../../lib/internal-client.js';
 import { type PostingRequest, postingCall } from '../../../../lib/ledger/posting.js';
 import { formatAmount } from '../../../../lib/money.js';
 import type { SqlTransaction, TransactionDb } from '../db/database.js';
+import { appendFeedEntries } from '../feed/entries.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
 import type { TransactionDeps } from '../deps.js';
 import type { NewTransaction, Outcome, StatusCommon, Workflow } from './workflow.js';
@@ -152,9 +153,18 @@ async function finish(deps: TransactionDeps, workflow: Workflow, row: Transactio
     // Someone else (the recovery loop, a retried request) finished it first: theirs is the outcome.
     if (!finished) return (await tx.select().from(transactions).where(eq(transactions.id, row.id)))[0] as TransactionRow;
     if (completed) await workflow.onCompleted?.(tx, finished);
-    await enqueueEvents(tx, [transactionStatusEvent(workflow, finished)]);
+    await recordStatusChange(tx, workflow, finished);
     return finished;
   });
+}
+
+/**
+ * The one way a change its parties see is recorded, in the SQL transaction that made it: the `transaction.status`
+ * event in the outbox, and an entry in each party's feed (`transactionFeed`), so both commit or neither does.
+ */
+export async function recordStatusChange(tx: SqlTransaction, workflow: Workflow, row: TransactionRow): Promise<void> {
+  await enqueueEvents(tx, [transactionStatusEvent(workflow, row)]);
+  await appendFeedEntries(tx, row);
 }
 
 /** The `transaction.status` event of a transaction as it stands: the common fields and the workflow's own. */

@@ -5,14 +5,13 @@ import type { Identity } from '../../../../lib/auth/identity.js';
 import { type WithdrawalState, withdrawalCall } from '../../../../lib/chain/withdrawal.js';
 import { isReservedAddress, RESERVED_ADDRESS_MESSAGE, withdrawalAddressCheckCall } from '../../../../lib/chain/withdrawal-address.js';
 import { AppError, badInput } from '../../../../lib/errors.js';
-import { enqueueEvents } from '../../../../lib/events/outbox.js';
 import { derivedUuid } from '../../../../lib/ids.js';
 import { UpstreamUnavailable } from '../../../../lib/internal-client.js';
 import type { PostingRequest } from '../../../../lib/ledger/posting.js';
 import { parseAmount } from '../../../../lib/money.js';
 import { type TransactionRow, transactions } from '../db/schema.js';
 import type { TransactionDeps } from '../deps.js';
-import { applyPosting, replayOf, resultOf, runTransaction, transactionStatusEvent } from './engine.js';
+import { applyPosting, recordStatusChange, replayOf, resultOf, runTransaction } from './engine.js';
 import { checkIdempotencyKey } from './input-checks.js';
 import { type Outcome, present, type Workflow } from './workflow.js';
 
@@ -128,7 +127,7 @@ async function recordMint(deps: TransactionDeps, row: TransactionRow, state: Wit
       .where(and(eq(transactions.id, row.id), eq(transactions.status, 'PENDING')))
       .returning();
     if (!updated) return row;
-    if (state.status === 'PENDING') await enqueueEvents(tx, [transactionStatusEvent(withdrawalWorkflow, updated)]);
+    if (state.status === 'PENDING') await recordStatusChange(tx, withdrawalWorkflow, updated);
     return updated;
   });
 }
