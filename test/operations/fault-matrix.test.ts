@@ -6,7 +6,7 @@
  * a definitive answer. Afterwards nothing may be lost or doubled: not money, not an answer, not a
  * notification, a feed item or a webhook delivery (test/support/fault-matrix.ts says exactly what is checked).
  */
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,12 +70,17 @@ describe('the fault matrix', () => {
           inFlightMax: IN_FLIGHT_MAX,
           faults: faults(),
           settleTimeoutMs: SETTLE_TIMEOUT_MS,
-          feed: false,
           progress: (line) => console.log(`[fault matrix] ${line}`),
         },
       );
       console.log(describeFaultMatrix(report).join('\n'));
       console.log(`restarts: ${cluster.restartLog().map((restart) => `${restart.service}#${restart.index} (${restart.exit})`).join(', ')}`);
+      if (report.violations.length > 0) {
+        // The cluster's folder goes when it stops; its processes' logs are what explains a violation.
+        const keptLogs = await mkdtemp(join(tmpdir(), 'ecocoin-fault-matrix-logs-'));
+        await cp(cluster.logDir, keptLogs, { recursive: true });
+        console.log(`the cluster's logs are kept in ${keptLogs}`);
+      }
 
       expect(report.violations).toEqual([]);
       expect(report.operations).toBe(OPERATION_COUNT);

@@ -103,6 +103,17 @@ export class WebhookReceiver {
 
 // ---- the transaction feed: one resumable subscription per customer ----
 
+/**
+ * A refused handshake (HAProxy's 503 while no gateway is up) is an 'error' event on the socket; graphql-ws
+ * reports it to the sink, but a socket it has already let go of would throw it as an unhandled error.
+ */
+class ListenedWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => {});
+  }
+}
+
 const FEED = /* GraphQL */ `subscription ($after: String) { transactionFeed(after: $after) { cursor status transaction { id } } }`;
 const RESUBSCRIBE_DELAY_MS = 100;
 
@@ -144,7 +155,7 @@ export class FeedListener {
   #subscribe(): void {
     if (this.#stopped) return;
     void this.#client?.dispose();
-    const client = createClient({ url: this.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${this.token}` } });
+    const client = createClient({ url: this.wsUrl, webSocketImpl: ListenedWebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${this.token}` } });
     this.#client = client;
     const again = (reason: string) => {
       if (this.#stopped || this.#client !== client) return;
