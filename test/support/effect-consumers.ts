@@ -149,12 +149,17 @@ export class FeedListener {
 
   stop(): void {
     this.#stopped = true;
-    void this.#client?.dispose();
+    this.#dispose();
+  }
+
+  /** Disposing a client whose connection failed rejects with that failure, which is already handled. */
+  #dispose(): void {
+    Promise.resolve(this.#client?.dispose()).catch(() => {});
   }
 
   #subscribe(): void {
     if (this.#stopped) return;
-    void this.#client?.dispose();
+    this.#dispose();
     const client = createClient({ url: this.wsUrl, webSocketImpl: ListenedWebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${this.token}` } });
     this.#client = client;
     const again = (reason: string) => {
