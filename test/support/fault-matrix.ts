@@ -69,6 +69,10 @@ export interface FaultMatrixReport {
   unanswered: number;
   faults: FaultRecord[];
   completedTransactions: number;
+  /** Why withdrawals that got past the debit failed (on chain), with how many did. */
+  failedWithdrawals: Record<string, number>;
+  /** How long after the workload and the ledger checks every effect had arrived (or the wait gave up). */
+  effectsSettleMs: number;
   consumers: { notifications: ConsumerFigures; feed: ConsumerFigures; webhooks: ConsumerFigures };
   webhookRepeatedPosts: number;
   feedResubscriptions: number;
@@ -132,7 +136,7 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
   const scopeStartedAt = new Date();
   const auditor = bank.startAuditor(await bank.countWallets(), { failedReadsTolerated: true });
   const progress: WorkloadProgress = { finished: 0, inFlight: 0 };
-  const faults = strikeFaults(options, progress, (struckAt) => probeRecovery(bank, client, struckAt), say);
+  const faults = strikeFaults(options, progress, bank, client, say);
   // A fault that could not be struck is thrown once the workload is over, not reported as unhandled before.
   faults.catch(() => {});
   const workload = await runWorkload(options.operationCount, options.inFlightMax, () => bank.randomOperation(options.mix ?? FAULT_MATRIX_MIX), { progress });
@@ -149,7 +153,9 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
   violations.push(...disagreeingKeys(client.answers).slice(0, EXAMPLES_MAX).map((entry) => `key ${entry.key} answered ${entry.answers.join(', ')}`));
   await bank.checkLedger(workload.outcomes).catch((error: Error) => violations.push(`ledger: ${error.message.slice(0, 2_000)}`));
 
+  const settleStartedAt = Date.now();
   const effects = await settleEffects(bank, platform, consumers, scopeStartedAt, options.settleTimeoutMs);
+  say(`effects settled ${Date.now() - settleStartedAt} ms after the ledger checks`);
   violations.push(...effects.violations);
   if (consumers.receiver.badSignatures.length > 0) violations.push(`${consumers.receiver.badSignatures.length} webhook POSTs with a bad signature, e.g. ${consumers.receiver.badSignatures[0]}`);
   if (client.unanswered > 0) violations.push(`${client.unanswered} requests got no definitive answer within the retry bound`);
@@ -159,6 +165,10 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
     if (fault.atOperation >= options.operationCount) violations.push(`${fault.kind} struck after the workload had finished`);
   }
 
+  // A withdrawal may fail on chain and give its CARBON back; why it did is worth seeing beside the faults.
+  const failedWithdrawals = await bank.transactionSql<{ reason: string; count: number }[]>`
+    select coalesce(failure_code, '') || ': ' || coalesce(left(failure_message, 200), '') as reason, count(*)::int as count
+    from transactions where type = 'WITHDRAWAL' and status = 'FAILED' and failure_code <> 'INSUFFICIENT_FUNDS' group by 1`;
   const answers: Record<string, number> = {};
   for (const outcome of workload.outcomes) answers[`${outcome.kind} ${outcome.answer}`] = (answers[`${outcome.kind} ${outcome.answer}`] ?? 0) + 1;
   return {
@@ -170,6 +180,8 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
     unanswered: client.unanswered,
     faults: faultRecords,
     completedTransactions: effects.completed,
+    effectsSettleMs: Date.now() - settleStartedAt,
+    failedWithdrawals: Object.fromEntries(failedWithdrawals.map((row) => [row.reason, row.count])),
     consumers: effects.figures,
     webhookRepeatedPosts: consumers.receiver.repeatedPosts,
     feedResubscriptions: consumers.listeners.reduce((sum, listener) => sum + listener.resubscriptions, 0),
@@ -183,16 +195,18 @@ async function runAndCheck(bank: Bank, platform: FaultPlatform, client: Retrying
  * Strikes each fault once the workload has finished its share of operations, and times the recovery. The
  * points are spread over the first three quarters of the run, so even a slow fault is over before it ends.
  */
-async function strikeFaults(options: FaultMatrixOptions, progress: WorkloadProgress, recovery: (struckAt: number) => Promise<number | null>, say: (line: string) => void): Promise<FaultRecord[]> {
+async function strikeFaults(options: FaultMatrixOptions, progress: WorkloadProgress, bank: Bank, client: RetryingClient, say: (line: string) => void): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   for (const [index, fault] of options.faults.entries()) {
     const atOperation = Math.floor(((index + 1) * options.operationCount * 3) / (4 * (options.faults.length + 1)));
     await waitFor(() => progress.finished >= atOperation, { timeoutMs: 30 * 60_000, intervalMs: 50, message: `operation ${atOperation}` });
     const struckAt = Date.now();
     const struckAtOperation = progress.finished;
+    // Listening from the strike on: a restart that takes long may not stop operations from completing meanwhile.
+    const fromWorkload = client.nextCompletion(struckAt);
     await fault.inject();
     const injectMs = Date.now() - struckAt;
-    const recovered = await recovery(struckAt);
+    const recovered = await probeRecovery(bank, client, fromWorkload, struckAt);
     const record = { kind: fault.kind, atOperation: struckAtOperation, injectMs, recoveryMs: recovered === null ? null : recovered - struckAt };
     say(`fault ${fault.kind} after ${atOperation} operations: done in ${injectMs} ms, recovered in ${record.recoveryMs ?? 'never'} ms`);
     records.push(record);
@@ -207,16 +221,16 @@ const PROBE = /* GraphQL */ `mutation ($input: TransferInput!, $key: String!) { 
  * workload's sent after the strike, or of small probe transfers sent one after another meanwhile (so the time
  * is measured even when the workload happens to be between operations). Null when none did in time.
  */
-async function probeRecovery(bank: Bank, client: RetryingClient, struckAt: number): Promise<number | null> {
-  let recoveredAt: number | null = null;
-  const fromWorkload = client.nextCompletion(struckAt).then((at) => (recoveredAt ??= at));
+async function probeRecovery(bank: Bank, client: RetryingClient, fromWorkload: Promise<number>, struckAt: number): Promise<number | null> {
+  // A completion already seen (during a long restart) counts before any probe goes out.
+  let recoveredAt: number | null = await Promise.race([fromWorkload, new Promise<null>((resolve) => setImmediate(() => resolve(null)))]);
+  void fromWorkload.then((at) => (recoveredAt ??= at));
   const deadline = struckAt + RECOVERY_TIMEOUT_MS;
   for (let turn = 0; recoveredAt === null && Date.now() < deadline; turn += 1) {
     const [from, to] = [bank.people[turn % bank.people.length]!, bank.people[(turn + 1) % bank.people.length]!];
     const result = await client.graphql(PROBE, { input: { to: to.id, currency: 'USD', amount: '0.01' }, key: randomUUID() }, from.token);
     if (result.data?.transfer?.status === 'COMPLETED') recoveredAt ??= Date.now();
   }
-  void fromWorkload;
   return recoveredAt;
 }
 
@@ -285,6 +299,7 @@ export function describeFaultMatrix(report: FaultMatrixReport): string[] {
     `${report.operations} operations (${report.inFlightSeenMax} in flight at most) in ${(report.durationMs / 1000).toFixed(1)} s; ${report.completedTransactions} transactions completed.`,
     `Retries: ${report.retries} (${Object.entries(report.retriesByCode).map(([code, count]) => `${code} ${count}`).join(', ') || 'none'}); requests without a definitive answer: ${report.unanswered}.`,
     `Ledger snapshots checked during the run: ${report.snapshots.checked} (${report.snapshots.failedReads} reads failed while a process was down).`,
+    `Every effect had arrived ${(report.effectsSettleMs / 1000).toFixed(1)} s after the workload and the ledger checks were done.`,
     '',
     '| fault | after operation | done in | next completed operation after |',
     '| --- | ---: | ---: | ---: |',
@@ -297,6 +312,7 @@ export function describeFaultMatrix(report: FaultMatrixReport): string[] {
     consumer('webhook deliveries (distinct ids)', report.consumers.webhooks),
     '',
     `Webhook POSTs repeating a delivery id already received: ${report.webhookRepeatedPosts}. Feed resubscriptions: ${report.feedResubscriptions}.`,
+    `Withdrawals that failed after their debit (CARBON given back): ${Object.entries(report.failedWithdrawals).map(([reason, count]) => `${count} × ${reason}`).join('; ') || 'none'}.`,
     `Answers: ${Object.entries(report.answers).sort().map(([answer, count]) => `${answer} ${count}`).join(', ')}.`,
     `Invariant violations: ${report.violations.length}${report.violations.length > 0 ? `\n${report.violations.map((line) => `- ${line}`).join('\n')}` : ''}`,
   ];
