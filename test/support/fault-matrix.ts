@@ -7,6 +7,7 @@
  * webhook delivery. Nothing here knows how the processes run; the caller hands in the faults.
  */
 import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
 import { Bank, type OperationMix, type Outcome, runWorkload, type WorkloadProgress } from './bank-workload.js';
 import { countCompletionNotices, FeedListener, WebhookReceiver } from './effect-consumers.js';
 import { disagreeingKeys, RetryingClient } from './retrying-client.js';
@@ -284,7 +285,37 @@ async function settleEffects(bank: Bank, platform: FaultPlatform, consumers: Con
     if (consumer.lost > 0) violations.push(`${name}: ${consumer.lost} of ${consumer.expected} effects lost`);
     if (consumer.duplicated > 0) violations.push(`${name}: ${consumer.duplicated} of ${consumer.expected} effects duplicated`);
   }
+  if (figures.notifications.lost > 0) {
+    const notices = await countCompletionNotices(platform.databaseUrl('notification'));
+    const lostIds = completed.filter((transaction) => !notices.has(transaction.id)).map((transaction) => transaction.id);
+    violations.push(...(await traceLostNotifications(bank, platform, lostIds.slice(0, EXAMPLES_MAX))));
+  }
   return { completed: completed.length, figures, violations };
+}
+
+/**
+ * Where a notification got lost on its way, for the report: whether the transaction subgraph's outbox holds
+ * its COMPLETED event and sent it, and whether the notification subgraph recorded that event as processed.
+ */
+async function traceLostNotifications(bank: Bank, platform: FaultPlatform, ids: string[]): Promise<string[]> {
+  const events = await bank.transactionSql<{ transaction_id: string; event_id: string; sent_at: Date | null; type: string }[]>`
+    select envelope->'data'->>'transactionId' as transaction_id, envelope->>'id' as event_id, sent_at, envelope->'data'->>'type' as type
+    from outbox where envelope->>'type' = 'transaction.status' and envelope->'data'->>'status' = 'COMPLETED'
+      and envelope->'data'->>'transactionId' in ${bank.transactionSql(ids)}`;
+  const notificationSql = postgres(platform.databaseUrl('notification'), { max: 1, onnotice: () => {} });
+  try {
+    const eventIds = events.map((event) => event.event_id);
+    const processed = new Set(
+      eventIds.length === 0 ? [] : (await notificationSql<{ event_id: string }[]>`select event_id from processed_events where event_id in ${notificationSql(eventIds)}`).map((row) => row.event_id),
+    );
+    return ids.map((id) => {
+      const found = events.filter((event) => event.transaction_id === id);
+      const trace = found.map((event) => `${event.type} event ${event.event_id} ${event.sent_at ? `sent ${event.sent_at.toISOString()}` : 'unsent'}, ${processed.has(event.event_id) ? 'processed' : 'not processed'}`);
+      return `lost notification of ${id}: ${trace.join('; ') || 'no COMPLETED event in the outbox'}`;
+    });
+  } finally {
+    await notificationSql.end({ timeout: 5 });
+  }
 }
 
 /** One expected effect per entry of `counts` (how many arrived for it). */
