@@ -1,6 +1,7 @@
 import { encodeFunctionData } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonStakingAbi, carbonTokenAbi } from '../../../contracts/artifacts/index.js';
+import { Sender } from '../src/chain/sender.js';
 import { startTracker } from '../src/chain/tracker.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { type DeployedChain, newUserId, startDeployedChain, startParts, TONNE } from './harness.js';
@@ -40,6 +41,24 @@ describe('sending from one signer', () => {
     // Three confirmations: the chain must grow two blocks past the last mint.
     await chain.client.request({ method: 'anvil_mine' as never, params: ['0x2'] as never });
     await waitFor(async () => (await Promise.all(sent.map((row) => statusOf(row.id)))).every((row) => row?.status === 'CONFIRMED'), { timeoutMs: 10_000, message: 'all ten confirmed' });
+  });
+
+  it('gives concurrent mints from two instances of the service distinct nonces: the signer is shared through the database', async () => {
+    const account = await parts.custody.accountOf(newUserId());
+    // Another process's sender: its own queue and nonce memory, the same database and signer.
+    const senders = [parts.sender, new Sender(parts.chain, parts.db)];
+    const mint = (index: number) =>
+      senders[index % 2]!.send({
+        signer: parts.chain.operator,
+        kind: 'MINT',
+        userId: account.userId,
+        to: chain.contracts.token,
+        data: encodeFunctionData({ abi: carbonTokenAbi, functionName: 'mint', args: [account.address as `0x${string}`, TONNE] }),
+      });
+    const sent = await Promise.all(Array.from({ length: 10 }, (_, index) => mint(index)));
+    expect(sent.map((row) => `${row.status} ${row.revertReason ?? ''}`.trim())).toEqual(Array(10).fill('SUBMITTED'));
+    expect(new Set(sent.map((row) => row.nonce)).size).toBe(10);
+    await waitFor(async () => (await chain.carbonBalance(account.address as `0x${string}`)) === 10n * TONNE, { timeoutMs: 10_000, message: 'ten tonnes minted' });
   });
 
   it('keeps a transaction MINED until it is CONFIRMATIONS blocks deep', async () => {

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { type Address, BaseError, type Hex, keccak256, RpcRequestError } from 'viem';
 import type { HDAccount } from 'viem/accounts';
@@ -28,7 +28,8 @@ export interface SendRequest {
 }
 
 /**
- * Signs and broadcasts transactions, one at a time per signer, so concurrent sends never take the same nonce.
+ * Signs and broadcasts transactions, one at a time per signer (in every instance of the service together), so
+ * concurrent sends never take the same nonce.
  * The nonce is the larger of the last one used here plus one and the node's pending count, so a transaction
  * sent by another tool is not overwritten. Each transaction is recorded SUBMITTED with its hash before it is
  * broadcast; a revert found by the estimate is recorded FAILED with its reason, and nothing is signed.
@@ -61,7 +62,20 @@ export class Sender {
     return result;
   }
 
-  async #sendNow(request: SendRequest): Promise<ChainTransactionRow> {
+  /**
+   * Every instance of the service signs for the same accounts, so the in-process queue alone would let two
+   * processes pick the same nonce: the pick, the record and the broadcast run under a PostgreSQL lock per
+   * signer that every instance takes. It is held on a connection of its own for the few calls to the node,
+   * while the SUBMITTED row is committed on another before the broadcast, as a crash must find it there.
+   */
+  #sendNow(request: SendRequest): Promise<ChainTransactionRow> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`chain signer ${request.signer.address}`}))`);
+      return this.#sendLocked(request);
+    });
+  }
+
+  async #sendLocked(request: SendRequest): Promise<ChainTransactionRow> {
     const { chain } = this;
     const { signer } = request;
     const chainId = await chain.chainId();
