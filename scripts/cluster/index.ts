@@ -124,6 +124,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
 type Settings = ClusterOptions & { replicas: number };
 
+const origin = (port: number) => `http://127.0.0.1:${port}`;
+const healthPathOf = (service: ClusterService) => (service === 'gateway' ? '/ready' : '/health');
+
 async function startParts(options: Settings, teardown: Teardown): Promise<Cluster> {
   const log = options.log ?? (() => {});
   const dataDir = resolve(options.dataDir);
@@ -132,100 +135,31 @@ async function startParts(options: Settings, teardown: Teardown): Promise<Cluste
   // PostgreSQL runs as its own user when we are root, and must be able to enter the folder (a temporary one is 0700).
   await chmod(dataDir, 0o755);
   const ports = options.ports === 'fixed' ? fixedPorts(options.replicas) : await freePorts(options.replicas);
-  const behindProxy = options.replicas >= 2;
-  const haproxyBinary = behindProxy ? await ensureHaproxy(log) : undefined;
+  const haproxyBinary = options.replicas >= 2 ? await ensureHaproxy(log) : undefined;
 
   log('starting PostgreSQL, Kafka and anvil');
   const infrastructure = await startInfrastructure(dataDir, options, ports, teardown);
   const { postgresServer, anvil, contracts, topicPrefix } = infrastructure;
   const brokers = infrastructure.kafka().brokers;
+  const haproxy = haproxyBinary ? await startHaproxy(haproxyBinary, dataDir, logDir, ports, log, teardown) : undefined;
 
+  const envOf = environments(options, ports, infrastructure, haproxy !== undefined);
   const restarts: RestartRecord[] = [];
-  const origin = (port: number) => `http://127.0.0.1:${port}`;
-  const common: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    ...withoutUndefined(options.env ?? {}),
-    HOST: '127.0.0.1',
-    KAFKA_BROKERS: brokers.join(','),
-    KAFKA_TOPIC_PREFIX: topicPrefix,
-  };
-  const serviceUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [serviceUrlVariable(name), origin(ports.service[name])]));
-  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), `${origin(ports.service[name])}/graphql`]));
-  const gatewayOrigin = origin(ports.service.gateway);
-  const envOf = (service: ClusterService, index: number): Record<string, string> => {
-    const own = { PORT: String(ports.instances[service][index]), DATABASE_URL: postgresServer.url(databaseOf(service)) };
-    if (service === 'gateway') {
-      // Behind HAProxy, which appends the client to X-Forwarded-For, the client is one hop back.
-      return { ...common, ...subgraphUrls, TRUSTED_PROXY_HOPS: behindProxy ? '1' : '0', ...options.serviceEnv?.gateway, ...own, METRICS_PORT: String(ports.gatewayMetrics[index]) };
-    }
-    const chain = { ETH_RPC_URL: anvil.rpcUrl, CONTRACT_ADDRESSES: JSON.stringify(contracts), SIWE_DOMAIN: new URL(gatewayOrigin).host, SIWE_URI: gatewayOrigin };
-    return { ...common, ...serviceUrls, ...chain, ...options.serviceEnv?.[service], ...own };
-  };
-
   const instances = {} as Record<ClusterService, ClusterInstance[]>;
-  const processes: Record<ClusterService, SupervisedProcess[]> = {} as Record<ClusterService, SupervisedProcess[]>;
+  const processes = {} as Record<ClusterService, SupervisedProcess[]>;
   const startService = async (service: ClusterService) => {
-    processes[service] = [];
-    instances[service] = [];
-    for (let index = 0; index < options.replicas; index += 1) {
-      const port = ports.instances[service][index]!;
-      const spec: ProcessSpec = {
-        label: `${service}#${index}`,
-        command: process.execPath,
-        args: ['--import', 'tsx', service === 'gateway' ? 'gateway/src/index.ts' : `subgraphs/${service}/src/index.ts`],
-        env: envOf(service, index),
-        cwd: root,
-        logFile: join(logDir, `${service}-${index}.log`),
-        healthUrl: `${origin(port)}${service === 'gateway' ? '/ready' : '/health'}`,
-      };
-      const supervised = new SupervisedProcess(spec, (restart) => {
-        restarts.push({ service, index, ...restart });
-        log(`${spec.label} exited (${restart.exit}); restarting it (restart ${supervised.restarts()}, log ${spec.logFile})`);
-      });
-      teardown.add(() => supervised.stop());
-      await supervised.start();
-      processes[service].push(supervised);
-      instances[service].push({
-        service,
-        index,
-        url: `${origin(port)}/graphql`,
-        metricsUrl: service === 'gateway' ? `${origin(ports.gatewayMetrics[index]!)}/metrics` : `${origin(port)}/metrics`,
-        logFile: spec.logFile,
-        pid: () => supervised.pid(),
-        restarts: () => supervised.restarts(),
-        kill: (signal) => supervised.kill(signal),
-        whenHealthy: (timeoutMs) => supervised.whenHealthy(timeoutMs),
-      });
-    }
+    const started = await superviseService(service, { replicas: options.replicas, ports, envOf, logDir, log, restarts, teardown });
+    processes[service] = started.map(({ supervised }) => supervised);
+    instances[service] = started.map(({ instance }) => instance);
   };
-
-  let haproxy: SupervisedProcess | undefined;
-  if (haproxyBinary) {
-    const configPath = join(dataDir, 'haproxy.cfg');
-    const frontends: Frontend[] = CLUSTER_SERVICES.map((service) => ({
-      name: service,
-      port: ports.service[service],
-      healthPath: service === 'gateway' ? '/ready' : '/health',
-      serverPorts: ports.instances[service],
-    }));
-    await writeHaproxyConfig(haproxyBinary, configPath, frontends, ports.haproxyStats);
-    haproxy = new SupervisedProcess(
-      { label: 'haproxy', command: haproxyBinary, args: ['-db', '-f', configPath], env: { PATH: process.env.PATH ?? '' }, cwd: dataDir, logFile: join(logDir, 'haproxy.log'), healthUrl: `${origin(ports.haproxyStats)}/stats` },
-      (restart) => log(`haproxy exited (${restart.exit}); restarting it`),
-    );
-    await haproxy.start();
-    teardown.add(() => haproxy!.stop());
-  }
 
   // Each subgraph is migrated once, before any of its instances starts; the subgraphs do not wait for each other.
   log(`migrating and starting ${options.replicas} instance(s) of each subgraph (logs in ${logDir})`);
   await Promise.all(
     SUBGRAPH_NAMES.map(async (name) => {
-      await runToCompletion(
-        { label: `${name} migrate`, command: process.execPath, args: ['--import', 'tsx', 'scripts/migrate.ts', name], env: { PATH: common.PATH!, DATABASE_URL: postgresServer.url(databaseOf(name)) }, cwd: root, logFile: join(logDir, `${name}-migrate.log`) },
-        MIGRATE_TIMEOUT_MS,
-      );
+      const migrateEnv = { PATH: process.env.PATH ?? '', DATABASE_URL: postgresServer.url(databaseOf(name)) };
+      const migrate = { label: `${name} migrate`, command: process.execPath, args: ['--import', 'tsx', 'scripts/migrate.ts', name], env: migrateEnv, cwd: root, logFile: join(logDir, `${name}-migrate.log`) };
+      await runToCompletion(migrate, MIGRATE_TIMEOUT_MS);
       await startService(name);
     }),
   );
@@ -236,13 +170,13 @@ async function startParts(options: Settings, teardown: Teardown): Promise<Cluste
   const statsUrl = haproxy ? `${origin(ports.haproxyStats)}/stats` : undefined;
   const whenHealthy = async (timeoutMs = HEALTHY_TIMEOUT_MS) => {
     await Promise.all(CLUSTER_SERVICES.flatMap((service) => processes[service].map((supervised) => supervised.whenHealthy(timeoutMs))));
-    if (haproxy && statsUrl) await haproxySeesAllUp(statsUrl, timeoutMs);
+    if (statsUrl) await haproxySeesAllUp(statsUrl, timeoutMs);
   };
   await whenHealthy();
 
   let stopping: Promise<void> | undefined;
   return {
-    gatewayUrl: `${gatewayOrigin}/graphql`,
+    gatewayUrl: `${origin(ports.service.gateway)}/graphql`,
     gatewayWsUrl: `ws://127.0.0.1:${ports.service.gateway}/graphql`,
     instances,
     haproxyStatsUrl: statsUrl,
@@ -259,6 +193,101 @@ async function startParts(options: Settings, teardown: Teardown): Promise<Cluste
       return stopping;
     },
   };
+}
+
+/**
+ * Each instance's environment: the caller's settings, then where everything is (a service's address is HAProxy's
+ * frontend when there are replicas), then the instance's own port and database, which nothing overrides.
+ */
+function environments(options: Settings, ports: PortPlan, infrastructure: Infrastructure, behindProxy: boolean) {
+  const { postgresServer, anvil, contracts, topicPrefix } = infrastructure;
+  const common: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...withoutUndefined(options.env ?? {}),
+    HOST: '127.0.0.1',
+    KAFKA_BROKERS: infrastructure.kafka().brokers.join(','),
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+  };
+  const serviceUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [serviceUrlVariable(name), origin(ports.service[name])]));
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), `${origin(ports.service[name])}/graphql`]));
+  const gatewayOrigin = origin(ports.service.gateway);
+  const chain = { ETH_RPC_URL: anvil.rpcUrl, CONTRACT_ADDRESSES: JSON.stringify(contracts), SIWE_DOMAIN: new URL(gatewayOrigin).host, SIWE_URI: gatewayOrigin };
+  return (service: ClusterService, index: number): Record<string, string> => {
+    const own = { PORT: String(ports.instances[service][index]), DATABASE_URL: postgresServer.url(databaseOf(service)) };
+    if (service === 'gateway') {
+      // Behind HAProxy, which appends the client to X-Forwarded-For, the client is one hop back.
+      const gatewayOwn = { ...own, METRICS_PORT: String(ports.gatewayMetrics[index]) };
+      return { ...common, ...subgraphUrls, TRUSTED_PROXY_HOPS: behindProxy ? '1' : '0', ...options.serviceEnv?.gateway, ...gatewayOwn };
+    }
+    return { ...common, ...serviceUrls, ...chain, ...options.serviceEnv?.[service], ...own };
+  };
+}
+
+interface ServiceSetting {
+  replicas: number;
+  ports: PortPlan;
+  envOf: (service: ClusterService, index: number) => Record<string, string>;
+  logDir: string;
+  log: (line: string) => void;
+  restarts: RestartRecord[];
+  teardown: Teardown;
+}
+
+/** Starts `replicas` supervised processes of one service, each on its own port; resolves once they are spawned. */
+async function superviseService(service: ClusterService, setting: ServiceSetting) {
+  const started: { supervised: SupervisedProcess; instance: ClusterInstance }[] = [];
+  for (let index = 0; index < setting.replicas; index += 1) {
+    const port = setting.ports.instances[service][index]!;
+    const spec: ProcessSpec = {
+      label: `${service}#${index}`,
+      command: process.execPath,
+      args: ['--import', 'tsx', service === 'gateway' ? 'gateway/src/index.ts' : `subgraphs/${service}/src/index.ts`],
+      env: setting.envOf(service, index),
+      cwd: root,
+      logFile: join(setting.logDir, `${service}-${index}.log`),
+      healthUrl: `${origin(port)}${healthPathOf(service)}`,
+    };
+    const supervised = new SupervisedProcess(spec, (restart) => {
+      setting.restarts.push({ service, index, ...restart });
+      setting.log(`${spec.label} exited (${restart.exit}); restarting it (restart ${supervised.restarts()}, log ${spec.logFile})`);
+    });
+    setting.teardown.add(() => supervised.stop());
+    await supervised.start();
+    const metricsUrl = service === 'gateway' ? `${origin(setting.ports.gatewayMetrics[index]!)}/metrics` : `${origin(port)}/metrics`;
+    const instance: ClusterInstance = {
+      service,
+      index,
+      url: `${origin(port)}/graphql`,
+      metricsUrl,
+      logFile: spec.logFile,
+      pid: () => supervised.pid(),
+      restarts: () => supervised.restarts(),
+      kill: (signal) => supervised.kill(signal),
+      whenHealthy: (timeoutMs) => supervised.whenHealthy(timeoutMs),
+    };
+    started.push({ supervised, instance });
+  }
+  return started;
+}
+
+/** HAProxy with one frontend per service, itself supervised; its configuration is kept in the data folder. */
+async function startHaproxy(binary: string, dataDir: string, logDir: string, ports: PortPlan, log: (line: string) => void, teardown: Teardown): Promise<SupervisedProcess> {
+  const configPath = join(dataDir, 'haproxy.cfg');
+  const frontends: Frontend[] = CLUSTER_SERVICES.map((service) => ({
+    name: service,
+    port: ports.service[service],
+    healthPath: healthPathOf(service),
+    serverPorts: ports.instances[service],
+  }));
+  await writeHaproxyConfig(binary, configPath, frontends, ports.haproxyStats);
+  const haproxy = new SupervisedProcess(
+    { label: 'haproxy', command: binary, args: ['-db', '-f', configPath], env: { PATH: process.env.PATH ?? '' }, cwd: dataDir, logFile: join(logDir, 'haproxy.log'), healthUrl: `${origin(ports.haproxyStats)}/stats` },
+    (restart) => log(`haproxy exited (${restart.exit}); restarting it`),
+  );
+  teardown.add(() => haproxy.stop());
+  await haproxy.start();
+  return haproxy;
 }
 
 /** The gateways first, then every subgraph instance (SIGTERM, graceful), then the rest last-started-first. */

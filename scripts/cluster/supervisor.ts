@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { type Backoff, backoffDelayMs } from '../../lib/backoff.js';
 
 /** Like compose's `restart: unless-stopped`: a quick first restart, then longer waits while the process keeps dying. */
@@ -12,6 +12,9 @@ const STOP_TIMEOUT_MS = 30_000;
 const KILL_TIMEOUT_MS = 5_000;
 const HEALTH_PROBE_TIMEOUT_MS = 2_000;
 const HEALTH_POLL_INTERVAL_MS = 200;
+/** A process that never was healthy and has died this many times in a row is broken (its settings, say), not unlucky. */
+const CRASHES_BEFORE_GIVING_UP = 3;
+const LOG_TAIL_LINES = 15;
 
 /** util-linux's setpriv, where the system has it: the kernel then ends the child when the supervisor dies. */
 const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
@@ -64,6 +67,7 @@ export class SupervisedProcess {
   #crashesInARow = 0;
   #restarts = 0;
   #stopping = false;
+  #everHealthy = false;
 
   constructor(spec: ProcessSpec, onRestart: (restart: Restart) => void) {
     this.#spec = spec;
@@ -98,17 +102,19 @@ export class SupervisedProcess {
     this.#child = child;
     liveChildren.add(child);
     this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      let ended = false;
+      const end = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (ended) return;
+        ended = true;
         liveChildren.delete(child);
         resolve();
         this.#onExit(code, signal, Date.now() - startedAtMs);
-      });
+      };
+      child.once('exit', end);
       // A command that cannot be started emits 'error' and no 'exit'.
       child.once('error', (error) => {
-        liveChildren.delete(child);
         this.#note(String(error));
-        resolve();
-        this.#onExit(null, null, 0);
+        end(null, null);
       });
     });
   }
@@ -140,13 +146,27 @@ export class SupervisedProcess {
     await exited;
   }
 
+  /**
+   * Resolves once the health URL answers 200; rejects, with the end of the process's log, at the deadline or when a
+   * process that never was healthy keeps dying (a setting it refuses fails the start at once, not after minutes).
+   */
   async whenHealthy(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.pid() !== undefined && (await answersOk(this.#spec.healthUrl))) return;
-      if (Date.now() > deadline) throw new Error(`${this.#spec.label} was not healthy at ${this.#spec.healthUrl} within ${timeoutMs} ms (log: ${this.#spec.logFile})`);
+      if (this.pid() !== undefined && (await answersOk(this.#spec.healthUrl))) {
+        this.#everHealthy = true;
+        return;
+      }
+      if (this.#stopping) throw new Error(`${this.#spec.label} was stopped before it was healthy`);
+      if (!this.#everHealthy && this.#crashesInARow >= CRASHES_BEFORE_GIVING_UP) throw await this.#failure(`exited ${this.#crashesInARow} times in a row while starting`);
+      if (Date.now() > deadline) throw await this.#failure(`was not healthy at ${this.#spec.healthUrl} within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_INTERVAL_MS));
     }
+  }
+
+  async #failure(reason: string): Promise<Error> {
+    const lines = (await readFile(this.#spec.logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-LOG_TAIL_LINES);
+    return new Error(`${this.#spec.label} ${reason}; the end of ${this.#spec.logFile}:\n${lines.join('\n')}`);
   }
 
   /** From now on an exit is final: no restart. Stopping begins with this on every process, so none comes back meanwhile. */

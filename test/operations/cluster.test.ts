@@ -3,6 +3,7 @@
  * of each behind HAProxy, a real Kafka broker and PostgreSQL of the cluster's own, free ports, a temporary folder.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import WebSocket from 'ws';
 import { ConfigError, parseConfig } from '../../lib/config.js';
 import { clusterConfigSchema } from '../../scripts/cluster/config.js';
 import { type Cluster, startCluster } from '../../scripts/cluster/index.js';
+import { childProcesses } from '../support/listeners.js';
 import { register, TEST_PASSWORD } from '../support/people.js';
 import { TEST_RATE_LIMITS } from '../support/rate-limits.js';
 import { postGraphQL, TEST_SECRETS } from '../support/stack.js';
@@ -25,11 +27,13 @@ const RESTART_TIMEOUT_MS = 60_000;
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let cluster: Cluster;
+let dataDir: string;
 
 beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'ecocoin-cluster-'));
   cluster = await startCluster({
     replicas: 2,
-    dataDir: await mkdtemp(join(tmpdir(), 'ecocoin-cluster-')),
+    dataDir,
     persistent: false,
     ports: 'free',
     env: { ...TEST_SECRETS, ...TEST_RATE_LIMITS, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
@@ -113,6 +117,32 @@ describe('the cluster with two replicas', () => {
       await client.dispose();
     }
   });
+
+  it('keeps answering after PostgreSQL and then Kafka restart under the services', async () => {
+    const { token, id } = await register(cluster.gatewayUrl, 'Restarts');
+    await cluster.postgres.restart();
+    await waitFor(async () => (await me(token)).data?.me.id === id, { timeoutMs: 30_000, message: 'an answer after PostgreSQL restarted' });
+    await cluster.kafka.restart();
+    // A tick goes from the price poller through Kafka to the price instance holding the gateway's subscription.
+    const client = createClient({ url: cluster.gatewayWsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    try {
+      for await (const tick of client.iterate<{ priceUpdated: { symbol: string } }>({ query: /* GraphQL */ `subscription { priceUpdated(symbol: ETH) { symbol } }` })) {
+        expect(tick.data?.priceUpdated.symbol).toBe('ETH');
+        break;
+      }
+    } finally {
+      await client.dispose();
+    }
+    expect(cluster.restartLog().map((restart) => restart.service)).toEqual(['user']);
+  }, RESTART_TIMEOUT_MS * 2);
+
+  it('stops every process it started and removes its temporary folder', async () => {
+    expect(childProcesses().length).toBeGreaterThan(12);
+    await cluster.stop();
+    expect(Object.values(cluster.instances).flat().filter((instance) => instance.pid() !== undefined)).toEqual([]);
+    expect(childProcesses()).toEqual([]);
+    expect(existsSync(dataDir)).toBe(false);
+  }, STOP_TIMEOUT_MS);
 });
 
 describe('CLUSTER_REPLICAS', () => {
