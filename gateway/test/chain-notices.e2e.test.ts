@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carbonTokenAbi } from '../../contracts/artifacts/index.js';
 import { DEV_MNEMONIC } from '../../scripts/infra/deploy-contracts.js';
+import { encodeFeedCursor } from '../../subgraphs/transaction/src/feed/cursor.js';
 import { register } from '../../test/support/people.js';
 import { withoutMinterRole } from '../../test/support/minter-role.js';
 import { type Stack, startStack } from '../../test/support/stack.js';
@@ -48,6 +49,8 @@ interface Notice {
 const NOTIFICATIONS = /* GraphQL */ `{ notifications(first: 50) { edges { node { kind title body data transaction { id } } } } }`;
 const TRANSACTION_UPDATED = /* GraphQL */ `subscription { transactionUpdated {
   id type status retirement { chainStatus certificateId txHash } withdrawal { toAddress chainTransaction { status hash } } } }`;
+
+const TRANSACTION_FEED = /* GraphQL */ `subscription ($after: String) { transactionFeed(after: $after) { status transaction { id status } } }`;
 
 beforeAll(async () => {
   stack = await startStack({
@@ -117,10 +120,23 @@ async function transactionUpdates(who: Person): Promise<Record<string, any>[]> {
   return received;
 }
 
+/** transactionFeed for `who` after their first change (numbered 1), over the gateway's WebSocket. */
+function transactionFeedAfterFirst(who: Person): { status: string; transaction: { id: string; status: string } }[] {
+  const received: { status: string; transaction: { id: string; status: string } }[] = [];
+  const client = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${who.token}` } });
+  clients.push(client);
+  client.subscribe(
+    { query: TRANSACTION_FEED, variables: { after: encodeFeedCursor(1) } },
+    { next: (message) => void received.push((message.data as { transactionFeed: (typeof received)[number] }).transactionFeed), error: () => {}, complete: () => {} },
+  );
+  return received;
+}
+
 describe('notices of withdrawals', () => {
-  it('tells a completed withdrawal with its amount, address and transaction hash, and transactionUpdated follows its mint', async () => {
+  it('tells a completed withdrawal with its amount, address and transaction hash; transactionUpdated follows its mint, transactionFeed tells PENDING then COMPLETED once each', async () => {
     const ana = await person('Ana');
     await giveCarbon(ana, '5');
+    const feed = transactionFeedAfterFirst(ana);
     const updates = await transactionUpdates(ana);
     const toAddress = getAddress(`0x${randomUUID().replaceAll('-', '').padEnd(40, '3')}`);
     const withdrawn = await stack.graphql(
@@ -148,6 +164,15 @@ describe('notices of withdrawals', () => {
       message: 'two transactionUpdated of the withdrawal',
     });
     expect(ofWithdrawal.at(-1)).toMatchObject({ type: 'WITHDRAWAL', status: 'COMPLETED', withdrawal: { toAddress, chainTransaction: { status: 'CONFIRMED', hash } } });
+    // The feed tells each change once, with the status that change set, however late it is read.
+    const fed = await waitFor(() => feed.filter((item) => item.transaction.id === id).length >= 2 && feed.filter((item) => item.transaction.id === id), {
+      timeoutMs: WAIT_MS,
+      message: 'two transactionFeed items of the withdrawal',
+    });
+    expect(fed).toEqual([
+      { status: 'PENDING', transaction: { id, status: expect.stringMatching(/^(PENDING|COMPLETED)$/) } },
+      { status: 'COMPLETED', transaction: { id, status: 'COMPLETED' } },
+    ]);
     expect(await chain.readContract({ address: stack.chain.contracts.token, abi: carbonTokenAbi, functionName: 'balanceOf', args: [toAddress] })).toBe((5n * TONNE) / 2n);
   });
 

@@ -139,6 +139,14 @@ export class Upstreams {
     const shared: Shared = { subscribers: new Set(), stop: () => {}, clientKey };
     this.#shared.set(key, shared);
     let refused = false;
+    if (kind === 'resumable') {
+      // At once and whatever the close code: graphql-ws would resubscribe after a normal closure (1000) by itself.
+      client.on('closed', () => {
+        if (!connected() || this.#shared.get(key) !== shared) return;
+        this.#finish(key, shared);
+        for (const subscriber of shared.subscribers) subscriber.fail(interrupted(serviceName));
+      });
+    }
     shared.stop = client.subscribe<Record<string, unknown>>(
       { query: operation, variables },
       {

@@ -1,9 +1,12 @@
 /**
  * `transactionFeed` through the gateway, over a real Kafka broker and PostgreSQL: one item per status change for
  * each party who may see it, in order, resumable from the cursor of the last item received with nothing missed and
- * nothing repeated, across a closed client, a Kafka event delivered twice and a restart of the transaction subgraph.
+ * nothing repeated, across a closed client, a Kafka event delivered twice, and a restart or a SIGKILL of the
+ * transaction subgraph.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { type Client, createClient } from 'graphql-ws';
 import postgres from 'postgres';
@@ -53,23 +56,49 @@ let transport: EventTransport;
 let adminToken: string;
 const clients: Client[] = [];
 
+const CHILD_START_TIMEOUT_MS = 60_000;
+const childEntry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+let child: ChildProcess | null = null;
+
+const transactionEnv = () => ({
+  ...TEST_SECRETS,
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  PORT: String(transactionPort),
+  DATABASE_URL: stack.subgraphs.transaction!.databaseUrl,
+  USER_SERVICE_URL: new URL(stack.subgraphs.user!.url).origin,
+  PRICE_SERVICE_URL: new URL(NOWHERE_URL).origin,
+  BLOCKCHAIN_SERVICE_URL: new URL(NOWHERE_URL).origin,
+  KAFKA_BROKERS: brokers,
+  KAFKA_TOPIC_PREFIX: topicPrefix,
+});
+
 /** The transaction subgraph in this process, on a port of its own so that it can be stopped and started again there. */
 function startTransactionService(): Promise<RunningServer> {
-  return startTransaction(
-    {
-      ...TEST_SECRETS,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      PORT: String(transactionPort),
-      DATABASE_URL: stack.subgraphs.transaction!.databaseUrl,
-      USER_SERVICE_URL: new URL(stack.subgraphs.user!.url).origin,
-      PRICE_SERVICE_URL: new URL(NOWHERE_URL).origin,
-      BLOCKCHAIN_SERVICE_URL: new URL(NOWHERE_URL).origin,
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC_PREFIX: topicPrefix,
+  return startTransaction(transactionEnv(), { log: silentLogger });
+}
+
+/** The same service as a process of its own on the same port, to be killed without a chance to say goodbye. */
+async function startTransactionChild(): Promise<ChildProcess> {
+  const spawned = spawn(process.execPath, ['--import', 'tsx', childEntry], { cwd: repositoryRoot, env: { PATH: process.env.PATH ?? '', ...transactionEnv() }, stdio: 'ignore' });
+  child = spawned;
+  await waitFor(
+    async () => {
+      if (spawned.exitCode !== null) throw new Error(`the child exited with ${spawned.exitCode}`);
+      return (await fetch(`http://127.0.0.1:${transactionPort}/health`)).status === 200;
     },
-    { log: silentLogger },
+    { timeoutMs: CHILD_START_TIMEOUT_MS, intervalMs: 100, message: 'the transaction subgraph child to answer /health' },
   );
+  return spawned;
+}
+
+async function killChild(): Promise<void> {
+  const dying = child;
+  if (!dying || dying.exitCode !== null || dying.signalCode !== null) return;
+  const exited = new Promise((resolve) => dying.once('exit', resolve));
+  dying.kill('SIGKILL');
+  await exited;
 }
 
 beforeAll(async () => {
@@ -92,6 +121,7 @@ afterAll(async () => {
   await transport?.close();
   await transactionSql?.end({ timeout: 5 });
   // Before the stack: its database goes with the stack.
+  await killChild();
   await transaction?.stop();
   await stack?.stop();
 });
@@ -174,6 +204,27 @@ describe('transactionFeed', () => {
     expect([...payerFeed.errors, ...payeeFeed.errors]).toEqual([]);
   });
 
+  it('starts from now without `after`: nothing from before, everything from the moment it is in place', async () => {
+    const newcomer = await person('Newcomer', '1.00');
+    const feed = follow(newcomer);
+    // "Now" is when the subgraph reads where the user's feed stands: deposits until one shows say it is in place.
+    const probes: string[] = [];
+    await waitFor(
+      async () => {
+        const deposit = await stack.graphql(DEPOSIT, { input: { userId: newcomer.id, currency: 'USD', amount: '0.01' }, key: randomUUID() }, adminToken);
+        probes.push(deposit.data!.deposit.id as string);
+        return feed.items.length > 0;
+      },
+      { timeoutMs: ITEMS_WAIT_MS, intervalMs: 100, message: 'the feed to be in place' },
+    );
+    const payee = await person('Afterwards', '1.00');
+    const last = await transfer(newcomer, payee, '0.50');
+    const items = await waitFor(() => feed.items.some((item) => item.transaction.id === last.id) && feed.items, { timeoutMs: ITEMS_WAIT_MS, message: 'the transfer' });
+    const firstProbe = probes.indexOf(items[0]!.transaction.id);
+    expect(firstProbe).toBeGreaterThanOrEqual(0);
+    expect(changes(items)).toEqual([...probes.slice(firstProbe), last.id].map((id) => `${id} COMPLETED`));
+  });
+
   it('resumes after a closed client with exactly the changes it missed', async () => {
     const [payer, payee] = [await person('Leaver', '10.00'), await person('Stayer', '1.00')];
     const before = follow(payer, afterDeposit);
@@ -184,8 +235,13 @@ describe('transactionFeed', () => {
 
     const after = follow(payer, before.items.at(-1)!.cursor);
     await itemsOf(after, 2, 'the two missed');
+    // The same cursor again, while the first is live: each replays for itself (no shared upstream that joined late).
+    const twin = follow(payer, before.items.at(-1)!.cursor);
+    await itemsOf(twin, 2, 'the two missed, for the twin');
     const live = await transfer(payer, payee, '1.00');
     await itemsOf(after, 3, 'the live one');
+    await itemsOf(twin, 3, 'the live one, for the twin');
+    expect(changes(twin.items)).toEqual(changes(after.items));
     expect(changes(before.items)).toEqual(seen.map((change) => `${change.id} COMPLETED`));
     expect(changes(after.items)).toEqual([...missed, live].map((change) => `${change.id} COMPLETED`));
     expectCursorsIncrease([...before.items, ...after.items]);
@@ -194,13 +250,25 @@ describe('transactionFeed', () => {
   it('repeats nothing when Kafka delivers a status event twice', async () => {
     const [payer, payee] = [await person('Twice', '10.00'), await person('Once', '1.00')];
     const feed = follow(payer, afterDeposit);
+    // The live view beside it shows when the subgraph has received the duplicate: it passes on every delivery.
+    const updates: string[] = [];
+    const liveView = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: { authorization: `Bearer ${payer.token}` } });
+    clients.push(liveView);
+    const liveViewConnected = new Promise<void>((resolve) => liveView.on('connected', () => resolve()));
+    liveView.subscribe<{ transactionUpdated: { id: string } }>(
+      { query: /* GraphQL */ `subscription { transactionUpdated { id } }` },
+      { next: (message) => void updates.push(String(message.data?.transactionUpdated.id)), error: () => {}, complete: () => {} },
+    );
+    await liveViewConnected;
     const first = await transfer(payer, payee, '2.00');
     await itemsOf(feed, 1, 'the first change');
     const [row] = await transactionSql<{ envelope: Envelope }[]>`select envelope from outbox where topic = 'transaction.status' and key = ${first.id}`;
+    await waitFor(() => updates.includes(first.id), { timeoutMs: ITEMS_WAIT_MS, message: 'the live view of the first change' });
     await transport.publish([row!.envelope]);
+    await waitFor(() => updates.filter((id) => id === first.id).length === 2, { timeoutMs: ITEMS_WAIT_MS, message: 'the duplicate at the subgraph' });
     const second = await transfer(payer, payee, '2.00');
     await itemsOf(feed, 2, 'the second change');
-    // The duplicate was published before the second transfer: any item it made would have come before that one.
+    // The duplicate reached the subgraph before the second transfer: any item it made would have come before that one.
     expect(changes(feed.items)).toEqual([`${first.id} COMPLETED`, `${second.id} COMPLETED`]);
   });
 
@@ -232,6 +300,29 @@ describe('transactionFeed', () => {
     expect(changes(payeeAgain.items)).toEqual(expected);
     expect([...payerAgain.errors, ...payeeAgain.errors]).toEqual([]);
   });
+
+  it('ends the feed with SUBSCRIPTION_INTERRUPTED when the transaction subgraph is killed, and resumes once it is back', async () => {
+    const [payer, payee] = [await person('Killed', '10.00'), await person('Survivor', '1.00')];
+    await transaction.stop();
+    const killed = await startTransactionChild();
+    const feed = follow(payer, afterDeposit);
+    const before = await transfer(payer, payee, '1.00');
+    await itemsOf(feed, 1, 'the change before the kill');
+
+    await killChild();
+    expect(killed.signalCode).toBe('SIGKILL');
+    await waitFor(() => feed.ended(), { timeoutMs: ITEMS_WAIT_MS, message: 'the feed to end' });
+    expect(feed.errors.map((error) => error.extensions?.code)).toEqual(['SUBSCRIPTION_INTERRUPTED']);
+    transaction = await startTransactionService();
+    const meanwhile = [await transfer(payer, payee, '1.00'), await transfer(payer, payee, '1.00')];
+
+    const again = follow(payer, feed.items.at(-1)!.cursor);
+    await itemsOf(again, 2, 'the changes made meanwhile');
+    const live = await transfer(payer, payee, '1.00');
+    await itemsOf(again, 3, 'the live change');
+    expect(changes(feed.items)).toEqual([`${before.id} COMPLETED`]);
+    expect(changes(again.items)).toEqual([...meanwhile, live].map((change) => `${change.id} COMPLETED`));
+  }, 90_000);
 
   it('refuses a cursor it did not give with BAD_USER_INPUT, and one whose changes were pruned with CURSOR_EXPIRED', async () => {
     const [payer, payee] = [await person('Cursor', '10.00'), await person('Other', '1.00')];

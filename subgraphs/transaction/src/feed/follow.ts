@@ -37,7 +37,8 @@ export function followFeed(options: FollowOptions): AsyncIterableIterator<FeedEn
     try {
       for await (const _event of options.wakes) wakeUp();
     } catch {
-      // A live feed that fails (a subscriber too far behind) is read past: the table has every entry.
+      // Failed (a listener too far behind, which draining each wake at once prevents) or ended: either way this
+      // feed ends, and its client resumes from its last cursor on a feed that listens again.
     }
     closed = true;
     wakeUp();
