@@ -1,5 +1,7 @@
 /** `npm run bench`: every benchmark, one after another, each on its own freshly started platform. */
 import { exitOnConfigError, parseConfig } from '../lib/config.js';
+import { runFaultBenchmark } from './faults/benchmark.js';
+import { faultSettingsSchema } from './faults/settings.js';
 import { runLedgerBenchmark } from './ledger/benchmark.js';
 import { ledgerSettingsSchema } from './ledger/settings.js';
 import { runSubscriptionBenchmark } from './subscriptions/benchmark.js';
@@ -14,10 +16,12 @@ try {
   const ledgerSettings = parseConfig(ledgerSettingsSchema, process.env);
   const subscriptionSettings = parseConfig(subscriptionSettingsSchema, process.env);
   const validationSettings = parseConfig(validationSettingsSchema, process.env);
+  const faultSettings = parseConfig(faultSettingsSchema, process.env);
   const BENCHMARKS: Record<string, () => Promise<unknown>> = {
     ledger: () => runLedgerBenchmark(ledgerSettings, progress),
     subscriptions: () => runSubscriptionBenchmark(subscriptionSettings, progress),
     validation: () => runValidationBenchmark(validationSettings, progress),
+    faults: () => runFaultBenchmark(faultSettings, progress),
   };
   for (const [name, run] of Object.entries(BENCHMARKS)) {
     progress(`# ${name}`);
