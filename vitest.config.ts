@@ -11,7 +11,9 @@ export default defineConfig({
   },
   test: {
     include: ['{lib,gateway,subgraphs,scripts,contracts,sdk,bench,test}/**/*.test.ts'],
-    exclude: ['node_modules/**', '.data/**'],
+    // The cluster files (each service its own process, 12+ processes per file) run after the rest, one at a time,
+    // through vitest.cluster.config.ts: beside other files on two cores they starve them into time-outs.
+    exclude: ['node_modules/**', '.data/**', 'test/cluster/**'],
     globalSetup: ['test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',

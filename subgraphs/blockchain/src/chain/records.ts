@@ -4,7 +4,6 @@ import { type Hash, TransactionNotFoundError } from 'viem';
 import type * as schema from '../db/schema.js';
 import { type ChainTransactionKind, type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import type { Chain } from './clients.js';
-import type { Tracker } from './tracker.js';
 
 /** How long a workflow waits for its own transaction to be mined before it answers "still on its way". */
 export const RECEIPT_WAIT_MS = 10_000;
@@ -61,7 +60,7 @@ export async function latestSentFor(db: PostgresJsDatabase<typeof schema>, refer
  * Waits (bounded) for a transaction just sent to be mined, then settles it at once so the answer says
  * CONFIRMED or FAILED when it can. A node that does not answer in time leaves it to the tracker.
  */
-export async function settledSoon(chain: Chain, tracker: Tracker, row: ChainTransactionRow): Promise<ChainTransactionRow> {
+export async function settledSoon(chain: Chain, tracker: { settleNow(id: string): Promise<ChainTransactionRow> }, row: ChainTransactionRow): Promise<ChainTransactionRow> {
   if (!row.hash || (row.status !== 'SUBMITTED' && row.status !== 'MINED')) return row;
   const hash = row.hash as Hash;
   try {
