@@ -14,7 +14,7 @@ export interface Frontend {
   /** Names the frontend and its backend, e.g. `gateway`, `user`. */
   name: string;
   port: number;
-  /** Answers 200 when an instance should get traffic: /health for a subgraph, /ready for the gateway. */
+  /** Answers 200 when an instance should get traffic: its own /health, which depends on nothing else. */
   healthPath: string;
   /** Each instance's port on 127.0.0.1. */
   serverPorts: number[];
@@ -43,8 +43,11 @@ export function haproxyConfig(frontends: readonly Frontend[], statsPort: number)
     // A connection refused by an instance that just died is tried again on another; a request already sent is not.
     '  retries 3',
     '  option redispatch 1',
-    // An instance is out after two failed checks a second apart, and back after one good one.
+    // An instance is out after two failed checks a second apart, and back after one good one. A dead instance
+    // refuses the check's connection at once; a busy one may take seconds to answer on two shared cores, and a
+    // one-second answer bound (the default, `inter`) took live instances out under load, so it gets five.
     '  default-server inter 1s fastinter 500ms downinter 500ms fall 2 rise 1',
+    '  timeout check 5s',
   ];
   // Which instances HAProxy sees up, for people (a page) and for the cluster's own health wait (`;csv`).
   lines.push('', 'listen stats', `  bind 127.0.0.1:${statsPort}`, '  stats enable', '  stats uri /stats', '  stats refresh 5s');

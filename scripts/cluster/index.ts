@@ -125,6 +125,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 type Settings = ClusterOptions & { replicas: number };
 
 const origin = (port: number) => `http://127.0.0.1:${port}`;
+/** What the supervisor waits for before it calls an instance started: a gateway also waits for its subgraphs. */
 const healthPathOf = (service: ClusterService) => (service === 'gateway' ? '/ready' : '/health');
 
 async function startParts(options: Settings, teardown: Teardown): Promise<Cluster> {
@@ -277,7 +278,10 @@ async function startHaproxy(binary: string, dataDir: string, logDir: string, por
   const frontends: Frontend[] = CLUSTER_SERVICES.map((service) => ({
     name: service,
     port: ports.service[service],
-    healthPath: healthPathOf(service),
+    // The balancer asks whether the instance itself is alive, never whether its dependencies are: a gateway's /ready
+    // fails while any subgraph is out, and checking it took every gateway out at once whenever one subgraph
+    // instance was slow (seen in the fault matrix: the whole API answered 503 although both gateways could serve).
+    healthPath: '/health',
     serverPorts: ports.instances[service],
   }));
   await writeHaproxyConfig(binary, configPath, frontends, ports.haproxyStats);

@@ -7,7 +7,7 @@ import { serverStates } from '../index.js';
 
 const FRONTENDS: Frontend[] = [
   { name: 'user', port: 14101, healthPath: '/health', serverPorts: [14200, 14201] },
-  { name: 'gateway', port: 14100, healthPath: '/ready', serverPorts: [14250, 14251] },
+  { name: 'gateway', port: 14100, healthPath: '/health', serverPorts: [14250, 14251] },
 ];
 
 let workDir: string;
@@ -27,7 +27,8 @@ describe("the cluster's HAProxy configuration", () => {
     expect(config).toContain('timeout tunnel 1h');
     expect(config).toContain('option forwardfor');
     expect(config).toContain('frontend gateway\n  bind 127.0.0.1:14100\n  default_backend gateway');
-    expect(config).toContain('option httpchk GET /ready');
+    expect(config).toContain('option httpchk GET /health');
+    expect(config).toContain('timeout check 5s');
     expect(config).toContain('server user-1 127.0.0.1:14201 check');
   });
 
