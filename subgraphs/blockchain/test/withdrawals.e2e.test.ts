@@ -27,6 +27,13 @@ async function ask(target: BlockchainService, body: unknown, service = 'transact
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
+/** Asks until the answer is settled: a busy node may not have mined the mint within the answer's receipt wait (PENDING). */
+const settledAnswer = (target: BlockchainService, body: unknown) =>
+  waitFor(async () => {
+    const answer = await ask(target, body);
+    return answer.body.status !== 'PENDING' && answer;
+  }, { timeoutMs: 20_000, message: 'the withdrawal settled' });
+
 const request = (overrides: Record<string, unknown> = {}) => ({ id: randomUUID(), userId: randomUUID(), toAddress: RECEIVER, amountMinor: String(TONNE), ...overrides });
 
 beforeAll(async () => {
@@ -97,7 +104,7 @@ describe('POST /internal/withdrawals', () => {
     const failed = { status: 'FAILED', failureCode: 'CHAIN_TRANSACTION_FAILED', failureMessage: `The mint on chain failed: never reached the node (or the node dropped it); nonce ${gap} reused` };
     expect(await ask(service, lost)).toMatchObject({ status: 200, body: failed });
     const next = request();
-    expect(await ask(service, next)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
+    expect(await settledAnswer(service, next)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
     expect(await service.sql`select nonce from chain_transactions where reference = ${next.id}`).toEqual([{ nonce: gap }]);
     // Asked again, the answer stands: the transaction subgraph gives the CARBON back once, and no mint follows.
     expect(await ask(service, lost)).toMatchObject({ status: 200, body: failed });
@@ -139,7 +146,7 @@ describe('POST /internal/withdrawals', () => {
         body: { status: 'FAILED', failureCode: 'CHAIN_TRANSACTION_FAILED', chainTransactionId: pending.body.chainTransactionId, failureMessage: expect.stringContaining(`never reached the node (or the node dropped it); nonce ${gap} reused`) },
       });
       const next = request();
-      expect(await ask(behind, next)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
+      expect(await settledAnswer(behind, next)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
       expect(await behind.sql`select nonce from chain_transactions where reference = ${next.id}`).toEqual([{ nonce: gap }]);
     } finally {
       await behind.stop();
