@@ -17,6 +17,8 @@ import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../infra/pos
 import { ensureHaproxy, type Frontend, writeHaproxyConfig } from './haproxy.js';
 import { CLUSTER_SERVICES, type ClusterService, fixedPorts, freePorts, type PortPlan, REPLICAS_MAX } from './ports.js';
 import { type ProcessSpec, runToCompletion, SupervisedProcess } from './supervisor.js';
+import { Teardown } from '../infra/teardown.js';
+import { subgraphUrlVariable } from '../../gateway/src/config.js';
 
 export type { ClusterService };
 export { CLUSTER_SERVICES, REPLICAS_MAX };
@@ -88,22 +90,6 @@ export interface Cluster {
 
 const databaseOf = (service: ClusterService) => (service === 'gateway' ? 'gateway_db' : `${service}_service_db`);
 const serviceUrlVariable = (name: SubgraphName) => `${name.toUpperCase()}_SERVICE_URL`;
-const subgraphUrlVariable = (name: SubgraphName) => `${name.toUpperCase()}_SUBGRAPH_URL`;
-
-/** Undoes what was started, last first; every step runs even when one fails, and the first failure is thrown. */
-class Teardown {
-  readonly #steps: (() => Promise<void>)[] = [];
-
-  add(step: () => Promise<void>): void {
-    this.#steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    const failures: unknown[] = [];
-    for (const step of this.#steps.splice(0).reverse()) await step().catch((error: unknown) => failures.push(error));
-    if (failures.length > 0) throw failures[0];
-  }
-}
 
 /**
  * Starts the whole cluster and resolves when every instance is healthy. When a part fails to start, whatever

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { type Backoff, backoffDelayMs } from '../../lib/backoff.js';
+import { settlesWithin } from '../infra/child-process.js';
 
 /** Like compose's `restart: unless-stopped`: a quick first restart, then longer waits while the process keeps dying. */
 const RESTART_BACKOFF: Backoff = { baseMs: 200, maxMs: 10_000, jitter: 0.2 };
@@ -224,15 +225,5 @@ async function answersOk(url: string): Promise<boolean> {
     return response.ok;
   } catch {
     return false;
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-  try {
-    return await Promise.race([promise.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -15,7 +15,8 @@ export async function stopProcess(child: ChildProcess, exited: Promise<unknown>,
   if (!(await settlesWithin(exited, KILL_TIMEOUT_MS))) throw new Error(`${name} (pid ${child.pid}) did not exit after SIGKILL`);
 }
 
-async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+/** Whether `promise` settles within `timeoutMs`. */
+export async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   try {

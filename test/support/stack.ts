@@ -9,6 +9,7 @@ import { startAnvil } from '../../scripts/infra/anvil.js';
 import { type ContractAddresses, deployContracts } from '../../scripts/infra/deploy-contracts.js';
 import { createTestDatabase } from './database.js';
 import { TEST_RATE_LIMITS } from './rate-limits.js';
+import { Teardown } from '../../scripts/infra/teardown.js';
 
 export const TEST_SECRETS = {
   JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789',
@@ -115,21 +116,6 @@ export interface StackOptions {
 /** A subgraph another process runs: the stack knows where it listens but never stops it. */
 function elsewhere(url: string): RunningServer {
   return { url, port: Number(new URL(url).port), stop: async () => {} };
-}
-
-/** Undoes what was started, last first; every step runs even when one fails, and the first failure is thrown. */
-class Teardown {
-  readonly #steps: (() => Promise<void>)[] = [];
-
-  add(step: () => Promise<void>): void {
-    this.#steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    const failures: unknown[] = [];
-    for (const step of this.#steps.splice(0).reverse()) await step().catch((error: unknown) => failures.push(error));
-    if (failures.length > 0) throw failures[0];
-  }
 }
 
 function missing(part: string): never {
