@@ -25,6 +25,11 @@ export const gatewayConfigSchema = z
     ...subgraphUrlShape,
     SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
     /**
+     * Identical queries in flight at the same moment, to one subgraph for one identity, share one fetch
+     * (gateway/src/in-flight.ts). `off` is for benchmarks, and for an operator who suspects it.
+     */
+    SUBGRAPH_DEDUPLICATION: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+    /**
      * On SIGTERM, how long the gateway goes on serving while /health answers 503, before it stops listening: long
      * enough for a load balancer's health checks to take it out, so no request already on its way finds the door
      * shut. 0 (the default) for a gateway that no balancer fronts; not counted in SHUTDOWN_TIMEOUT_MS.

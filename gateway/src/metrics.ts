@@ -7,6 +7,8 @@ export interface GatewayMetrics {
   metrics: ServiceMetrics;
   /** The SubgraphSource callback that times fetches to `subgraph`. */
   observeFetch(subgraph: string): (outcome: string, durationSeconds: number) => void;
+  /** The SubgraphSource callback that counts fetches to `subgraph` answered by an identical one in flight. */
+  countDeduplicated(subgraph: string): () => void;
   observeSubscriptions(stats: () => { upstreams: number; upstreamConnections: number; clientConnections: number }): void;
   /**
    * Serves /metrics on a listener of its own. The gateway's public port is the one published to the internet, and
@@ -23,9 +25,15 @@ export function createGatewayMetrics(log: Logger): GatewayMetrics {
     help: 'Time of each HTTP fetch from the gateway to a subgraph, by subgraph and outcome (HTTP status class or unreachable)',
     labelNames: ['subgraph', 'outcome'],
   });
+  const deduplicated = metrics.counter({
+    name: 'ecocoin_gateway_subgraph_fetches_deduplicated_total',
+    help: 'Fetches from the gateway to a subgraph not made because an identical query in flight answered them, by subgraph',
+    labelNames: ['subgraph'],
+  });
   return {
     metrics,
     observeFetch: (subgraph) => (outcome, durationSeconds) => fetchDuration.observe({ subgraph, outcome }, durationSeconds),
+    countDeduplicated: (subgraph) => () => deduplicated.inc({ subgraph }),
     observeSubscriptions(stats) {
       metrics.gauge({
         name: 'ecocoin_gateway_subscription_upstreams',

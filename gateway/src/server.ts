@@ -83,7 +83,15 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
   // One data source per subgraph, shared by queries (ApolloGateway) and subscriptions (their entity fetches).
   const observability = createGatewayMetrics(log);
   const dataSources = Object.fromEntries(
-    subgraphs.map(({ name, url }) => [name, new SubgraphSource(name, url, config.SUBGRAPH_TIMEOUT_MS, observability.observeFetch(name))]),
+    subgraphs.map(({ name, url }) => [
+      name,
+      new SubgraphSource(name, url, {
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        deduplicate: config.SUBGRAPH_DEDUPLICATION === 'on',
+        onFetch: observability.observeFetch(name),
+        onDeduplicated: observability.countDeduplicated(name),
+      }),
+    ]),
   );
   const gateway = new ApolloGateway({
     supergraphSdl,

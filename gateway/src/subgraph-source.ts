@@ -3,41 +3,90 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
 import { AppError, ERROR_CODES, toPublicError } from '../../lib/errors.js';
 import type { GatewayContext } from './context.js';
+import { InFlight } from './in-flight.js';
+
+type Fetcher = RemoteGraphQLDataSource['fetcher'];
+type FetcherInit = NonNullable<Parameters<Fetcher>[1]>;
+type FetcherResponse = Awaited<ReturnType<Fetcher>>;
+type ProcessOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
+
+const REQUEST_ID_HEADER = 'x-request-id';
+/** Put on a fetch by willSendRequest when it may share an identical one in flight; the fetcher takes it off again. */
+const SHAREABLE_MARK = 'x-gateway-shareable';
+
+export interface SubgraphSourceOptions {
+  timeoutMs: number;
+  /** Identical queries in flight at the same moment share one fetch (SUBGRAPH_DEDUPLICATION). */
+  deduplicate: boolean;
+  /** Told how each fetch went: its HTTP status class (`2xx`, `4xx`, `5xx`) or `unreachable`, and how long it took. */
+  onFetch?: (outcome: string, durationSeconds: number) => void;
+  /** Told each time a fetch is not made because an identical one in flight answers it. */
+  onDeduplicated?: () => void;
+}
 
 /**
  * One subgraph as the gateway calls it: the internal credential (carrying the caller's identity) and the
  * request id on every fetch, a hard time-out, a stable UPSTREAM_UNAVAILABLE when the subgraph cannot be reached, and
- * a subgraph's refusal of the client's input passed on as the client's error.
+ * a subgraph's refusal of the client's input passed on as the client's error. Identical queries in flight at the
+ * same moment share one fetch, each caller getting its own copy of the answer.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
+  readonly #inFlight: InFlight<SubgraphAnswer>;
+
   constructor(
     private readonly name: string,
     url: string,
-    timeoutMs: number,
-    /** Told how each fetch went: its HTTP status class (`2xx`, `4xx`, `5xx`) or `unreachable`, and how long it took. */
-    onFetch: (outcome: string, durationSeconds: number) => void = () => {},
+    private readonly options: SubgraphSourceOptions,
   ) {
-    super({
-      url,
-      fetcher: (async (input: string, init: RequestInit) => {
-        const startedMs = performance.now();
-        const seconds = () => (performance.now() - startedMs) / 1000;
-        try {
-          const response = await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-          onFetch(`${Math.floor(response.status / 100)}xx`, seconds());
-          return response;
-        } catch (error) {
-          onFetch('unreachable', seconds());
-          throw error;
-        }
-      }) as never,
-    });
+    super({ url });
+    this.#inFlight = new InFlight(options.onDeduplicated);
+    this.fetcher = (input, init = {}) => {
+      const { [SHAREABLE_MARK]: shareable, ...headers } = init.headers ?? {};
+      return shareable ? this.#fetchShared(input, { ...init, headers }) : this.#fetch(input, { ...init, headers });
+    };
   }
 
-  override willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
+  async #fetch(input: string, init: FetcherInit): Promise<Response> {
+    const startedMs = performance.now();
+    const seconds = () => (performance.now() - startedMs) / 1000;
+    const onFetch = this.options.onFetch ?? (() => {});
+    try {
+      const response = await fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(this.options.timeoutMs) });
+      onFetch(`${Math.floor(response.status / 100)}xx`, seconds());
+      return response;
+    } catch (error) {
+      onFetch('unreachable', seconds());
+      throw error;
+    }
+  }
+
+  /**
+   * The answer of the identical fetch in flight, or of a new one. Every waiter gets a response of its own, which
+   * Apollo then reads, checks and maps (didEncounterError) for that waiter exactly as if it had fetched alone; a
+   * fetch that fails fails the same way for each.
+   */
+  async #fetchShared(input: string, init: FetcherInit): Promise<FetcherResponse> {
+    return new SharedResponse(await this.#inFlight.share(sharingKey(init), () => this.#fetchAnswer(input, init)));
+  }
+
+  /**
+   * The whole answer, its body read under the same time-out. A waiter that joins late has only what is left of
+   * the first one's time-out: never longer than its own would have been, and the subgraph is answering already.
+   */
+  async #fetchAnswer(input: string, init: FetcherInit): Promise<SubgraphAnswer> {
+    const response = await this.#fetch(input, init);
+    const { url, status, statusText, redirected } = response;
+    return { url, status, statusText, redirected, headers: [...response.headers], body: await response.text() };
+  }
+
+  override willSendRequest(options: ProcessOptions) {
+    const { request, context } = options;
     // Identity travels only inside the signed credential; client headers are never forwarded.
     request.http?.headers.set(INTERNAL_CREDENTIAL_HEADER, context.internalCredential);
-    request.http?.headers.set('x-request-id', context.requestId);
+    // A shared fetch carries the first caller's request id alone: the subgraph did the work once, under that id,
+    // and the callers that joined were answered from it.
+    request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
+    if (this.options.deduplicate && isQueryFetch(options)) request.http?.headers.set(SHAREABLE_MARK, 'yes');
   }
 
   override didEncounterError(error: Error, _request: unknown, fetchResponse?: { status: number }): never {
@@ -66,4 +115,74 @@ function clientRefusal(error: Error): GraphQLError | undefined {
   // The subgraph's own filter has run already; this one keeps only the public extensions (the field, not serviceName).
   const published = toPublicError({ message: first.message, extensions: first.extensions }, () => {});
   return new GraphQLError(published.message, { extensions: published.extensions });
+}
+
+/**
+ * Only a query's fetches are shared. A mutation's never are: each must run, and its reads must see its own writes,
+ * not an identical read that began before them. Nor are a subscription's (the entity fetches for its events run
+ * with a request context that names no operation).
+ */
+function isQueryFetch(options: ProcessOptions): boolean {
+  return 'incomingRequestContext' in options && options.incomingRequestContext.operation?.operation === 'query';
+}
+
+/**
+ * Everything the subgraph is sent but the request id: the URL is this source's own, the headers carry the internal
+ * credential (which names the caller's identity, and is the same for every anonymous caller), and the body is the
+ * document, variables and operation name as Apollo serialised them. That text is used as it is: sorting the
+ * variables' keys would cost more than it could win (an identical request whose input objects list their fields in
+ * another order is merely not shared).
+ */
+function sharingKey(init: FetcherInit): string {
+  let key = String(init.body);
+  for (const [name, value] of Object.entries(init.headers ?? {})) if (name !== REQUEST_ID_HEADER) key += `\n${name}: ${value}`;
+  return key;
+}
+
+/** A subgraph's answer read whole, so that several callers can each be given their own. */
+interface SubgraphAnswer {
+  url: string;
+  status: number;
+  statusText: string;
+  redirected: boolean;
+  headers: [string, string][];
+  body: string;
+}
+
+/**
+ * One waiter's own response to a shared answer. Apollo's executor may change what a fetch returns, so no two
+ * waiters may hold the same objects: each parses the shared text itself. Parsing per waiter costs about half what a
+ * structuredClone of one parsed answer does, and a `new Response` per waiter ten times either.
+ */
+class SharedResponse implements FetcherResponse {
+  readonly url: string;
+  readonly status: number;
+  readonly statusText: string;
+  readonly redirected: boolean;
+  readonly ok: boolean;
+  readonly headers: Headers;
+  bodyUsed = false;
+
+  constructor(private readonly answer: SubgraphAnswer) {
+    ({ url: this.url, status: this.status, statusText: this.statusText, redirected: this.redirected } = answer);
+    this.ok = answer.status >= 200 && answer.status < 300;
+    this.headers = new Headers(answer.headers);
+  }
+
+  async text(): Promise<string> {
+    this.bodyUsed = true;
+    return this.answer.body;
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return new TextEncoder().encode(await this.text()).buffer;
+  }
+
+  clone(): SharedResponse {
+    return new SharedResponse(this.answer);
+  }
 }

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { SubgraphSource } from '../src/subgraph-source.js';
 
-const source = new SubgraphSource('price', 'http://127.0.0.1:9/graphql', 1_000);
+const source = new SubgraphSource('price', 'http://127.0.0.1:9/graphql', { timeoutMs: 1_000, deduplicate: true });
 
 /** What RemoteGraphQLDataSource raises for a non-2xx answer: the parsed body under `extensions.response`. */
 const answered = (status: number, errors: unknown[]) => new GraphQLError(`${status}: refused`, { extensions: { response: { status, body: { errors } } } });

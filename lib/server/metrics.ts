@@ -112,6 +112,10 @@ export class ServiceMetrics implements EventMetrics {
     return new Histogram<Label>({ ...options, buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry] });
   }
 
+  counter<Label extends string>(options: { name: string; help: string; labelNames: readonly Label[] }): Counter<Label> {
+    return new Counter<Label>({ ...options, registers: [this.registry] });
+  }
+
   /** The label for an operation: its name while fewer than OPERATION_NAMES_MAX are known, else `(other)`. */
   operationLabel(name: string | null | undefined): string {
     if (!name) return '(anonymous)';
