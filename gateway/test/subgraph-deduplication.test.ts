@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
+import { parseConfig } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
+import { gatewayConfigSchema } from '../src/config.js';
 import type { GatewayContext } from '../src/context.js';
 import { SubgraphSource } from '../src/subgraph-source.js';
 import { type HeldSubgraph, heldSubgraph } from '../../test/support/held-subgraph.js';
@@ -136,6 +138,16 @@ describe('identical subgraph queries in flight at the same moment', () => {
       expect(new Set(errors).size, 'one error object per caller').toBe(3);
       if (code === 'UPSTREAM_UNAVAILABLE') expect(errors.every((error) => error instanceof AppError)).toBe(true);
       await subgraph.stop();
+    }
+  });
+});
+
+describe('SUBGRAPH_DEDUPLICATION', () => {
+  it('is on unless set to off, and refuses anything else, naming the variable', () => {
+    expect(parseConfig(gatewayConfigSchema, {}).SUBGRAPH_DEDUPLICATION).toBe('on');
+    expect(parseConfig(gatewayConfigSchema, { SUBGRAPH_DEDUPLICATION: 'off' }).SUBGRAPH_DEDUPLICATION).toBe('off');
+    for (const value of ['true', 'OFF', '0']) {
+      expect(() => parseConfig(gatewayConfigSchema, { SUBGRAPH_DEDUPLICATION: value }), value).toThrow(/SUBGRAPH_DEDUPLICATION: must be on or off/);
     }
   });
 });
