@@ -11,7 +11,11 @@ type FetcherResponse = Awaited<ReturnType<Fetcher>>;
 type ProcessOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
 
 const REQUEST_ID_HEADER = 'x-request-id';
-/** Put on a fetch by willSendRequest when it may share an identical one in flight; the fetcher takes it off again. */
+/**
+ * Put on a fetch by willSendRequest when it may share an identical one in flight, and taken off again by the fetcher:
+ * willSendRequest sees which operation a fetch is for, the fetcher only the HTTP request, and a header is what
+ * Apollo passes from one to the other.
+ */
 const SHAREABLE_MARK = 'x-gateway-shareable';
 
 export interface SubgraphSourceOptions {
