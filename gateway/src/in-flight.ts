@@ -21,9 +21,4 @@ export class InFlight<Value> {
     this.#pending.set(key, started);
     return started;
   }
-
-  /** Keys in flight now. */
-  get size(): number {
-    return this.#pending.size;
-  }
 }
