@@ -133,8 +133,10 @@ async function measureRounds(measurement: Measurement) {
  */
 async function measurePgbench({ settings, cpu, pgbenchShape }: Measurement, pgbench: Pgbench, clients: number, round: number): Promise<PgbenchRun> {
   if (settings.warmupSeconds > 0) await pgbench.measure(clients, settings.warmupSeconds);
+  const postgresPid = pgbenchShape.postgres.pid();
+  if (postgresPid === undefined) throw new Error('PostgreSQL is not running, so its CPU time cannot be read');
   const parts: CpuPart[] = [
-    { name: POSTGRES_PART, pid: pgbenchShape.postgres.pid() ?? missing('PostgreSQL'), scope: 'tree' },
+    { name: POSTGRES_PART, pid: postgresPid, scope: 'tree' },
     { name: LOAD_GENERATOR_PART, pid: process.pid, scope: 'ended children' },
   ];
   const start = await cpu.read(parts);
@@ -163,7 +165,7 @@ async function measureCell({ settings, users, generator, cpu }: Measurement, cel
   let threadAtStart: ReturnType<typeof performance.eventLoopUtilization> | undefined;
   let servicesThreadBusy: number | undefined;
   const result = await generator.run(
-    { clients: cell.clients, warmupMs: settings.warmupSeconds * 1000, measureMs: settings.measureSeconds * 1000, pattern: cell.pattern, path, users: users.get(shape.name) ?? [] },
+    { clients: cell.clients, warmupMs: settings.warmupSeconds * 1000, measureMs: settings.measureSeconds * 1000, pattern: cell.pattern, path, users: users.get(shape.name) ?? missing(`the ${shape.name} shape's users`) },
     async (edge) => {
       if (edge === 'start') {
         threadAtStart = performance.eventLoopUtilization();
@@ -191,8 +193,8 @@ async function measureCell({ settings, users, generator, cpu }: Measurement, cel
   };
 }
 
-function missing(part: string): never {
-  throw new Error(`${part} is not running, so its CPU time cannot be read`);
+function missing(what: string): never {
+  throw new Error(`${what} is missing`);
 }
 
 const loadAverage1m = () => loadavg()[0] ?? Number.NaN;

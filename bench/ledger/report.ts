@@ -12,6 +12,9 @@ export const LOAD_GENERATOR_PART = 'load generator';
 /** The production shape's subgraphs that a transfer does not call while it is answered (notification consumes its events afterwards). */
 const OTHER_SUBGRAPHS = ['price', 'notification', 'blockchain'] as const;
 const NAMED_SERVICES = ['gateway', 'transaction', 'user'] as const;
+/** The figure the platform is held to: through the gateway, at least this share of pgbench's rate at TARGET_CLIENTS. */
+const TARGET_RATIO = 0.3;
+const TARGET_CLIENTS = 16;
 
 export interface TransferRun {
   /** 1, 2, …: which pass over every cell this was. */
@@ -120,6 +123,7 @@ export function renderReport(report: LedgerReport): string {
     '',
     ...comparisonTable(report, cells, pgbenchTotals),
     '',
+    ...targetLine(cells, pgbenchTotals),
     `*uniform*: a random pair of distinct users among ${settings.userCount} for every transfer. *hot*: one user's wallet is the sender or the recipient (at random) of every transfer. pgbench at scale 1 has one \`pgbench_branches\` row that every transaction updates, so pgbench is naturally the hot case and the same pgbench runs stand in every row. Rates and latencies pool every round's window of the cell.`,
     '',
     '### CPU milliseconds per completed transfer, by process',
@@ -203,6 +207,18 @@ function comparisonTable(report: LedgerReport, cells: readonly CellTotal[], pgbe
     }
   }
   return rows;
+}
+
+/** Whether each shape and wallet pattern reached the target ratio through the gateway; nothing when it was not measured. */
+function targetLine(cells: readonly CellTotal[], pgbenchTotals: readonly PgbenchTotal[]): string[] {
+  const pgbench = pgbenchTotals.find((total) => total.clients === TARGET_CLIENTS);
+  const measured = cells.filter((cell) => cell.path === 'gateway' && cell.clients === TARGET_CLIENTS);
+  if (!pgbench || measured.length === 0) return [];
+  const verdicts = measured.map((cell) => {
+    const ratio = cell.perSecond / pgbench.tps;
+    return `${cell.shape} ${cell.pattern} ${ratio.toFixed(3)} (${ratio >= TARGET_RATIO ? 'reached' : 'not reached'})`;
+  });
+  return [`**Target.** gateway / pgbench at ${TARGET_CLIENTS} clients of ${TARGET_RATIO} or more: ${verdicts.join(', ')}.`, ''];
 }
 
 function cpuTable(cells: readonly CellTotal[], pgbenchTotals: readonly PgbenchTotal[]): string[] {
