@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { createFundedUsers, ledgerTotals, type BenchUser } from './accounts.js';
 import { type LoadGenerator, type PathSpec, startLoadGenerator } from './load-generator.js';
 import { findPgbench, PGBENCH_INSTALL_HINT, type Pgbench, preparePgbench } from './pgbench.js';
-import { cpuBetween, type CpuPart, type CpuReading, ProcessCpu } from './process-cpu.js';
+import { cpuBetween, type CpuPart, ProcessCpu } from './process-cpu.js';
 import { describeMachine, formatPgbenchRun, formatRun, LOAD_GENERATOR_PART, type LedgerReport, type PgbenchRun, type TransferRun, writeReport } from './report.js';
 import type { LedgerSettings } from './settings.js';
 import { POSTGRES_PART, type RunningShape, type ShapeName, startShape } from './shapes.js';
@@ -139,9 +139,9 @@ async function measurePgbench({ settings, cpu, pgbenchShape }: Measurement, pgbe
     { name: POSTGRES_PART, pid: postgresPid, scope: 'tree' },
     { name: LOAD_GENERATOR_PART, pid: process.pid, scope: 'ended children' },
   ];
-  const start = await cpu.read(parts);
+  const start = cpu.read(parts);
   const result = await pgbench.measure(clients, settings.measureSeconds);
-  const end = await cpu.read(parts);
+  const end = cpu.read(parts);
   return { ...result, round, cpuMs: cpuBetween(start, end), loadAverage1m: loadAverage1m() };
 }
 
@@ -154,43 +154,31 @@ interface Cell {
 }
 
 /**
- * One cell in the load generator process; every process of the shape and the load generator itself are read from
- * /proc as the measured window opens and as it closes (told over IPC: a few milliseconds late at both ends alike).
+ * One cell in the load generator process, which reads every process of the shape and itself from /proc as the
+ * measured window opens and as it closes. In the one-process shape this thread is the services' thread: how busy
+ * it was is measured between the load generator's word of the two edges (both late by the same IPC hop).
  */
-async function measureCell({ settings, users, generator, cpu }: Measurement, cell: Cell): Promise<TransferRun> {
+async function measureCell({ settings, users, generator }: Measurement, cell: Cell): Promise<TransferRun> {
   const { shape } = cell;
-  const parts = [...shape.cpuParts(), { name: LOAD_GENERATOR_PART, pid: generator.pid, scope: 'process' as const }];
+  const cpuParts: CpuPart[] = [...shape.cpuParts(), { name: LOAD_GENERATOR_PART, pid: generator.pid, scope: 'process' }];
   const path: PathSpec = cell.path === 'gateway' ? { name: 'gateway', url: shape.gatewayUrl } : { name: 'direct', url: shape.transactionUrl, gatewaySecret: shape.gatewaySecret };
-  const readings: { start?: CpuReading; end?: CpuReading; startMs?: number; endMs?: number } = {};
   let threadAtStart: ReturnType<typeof performance.eventLoopUtilization> | undefined;
   let servicesThreadBusy: number | undefined;
-  const result = await generator.run(
-    { clients: cell.clients, warmupMs: settings.warmupSeconds * 1000, measureMs: settings.measureSeconds * 1000, pattern: cell.pattern, path, users: users.get(shape.name) ?? missing(`the ${shape.name} shape's users`) },
-    async (edge) => {
-      if (edge === 'start') {
-        threadAtStart = performance.eventLoopUtilization();
-        readings.startMs = performance.now();
-        readings.start = await cpu.read(parts);
-      } else {
-        // In the one-process shape this thread is the services' thread.
-        if (shape.name === 'one-process' && threadAtStart) servicesThreadBusy = performance.eventLoopUtilization(threadAtStart).utilization;
-        readings.endMs = performance.now();
-        readings.end = await cpu.read(parts);
-      }
-    },
-  );
-  if (!readings.start || !readings.end || readings.startMs === undefined || readings.endMs === undefined) throw new Error('the load generator did not report both ends of its window');
-  return {
-    round: cell.round,
-    shape: shape.name,
+  const spec = {
+    clients: cell.clients,
+    warmupMs: settings.warmupSeconds * 1000,
+    measureMs: settings.measureSeconds * 1000,
     pattern: cell.pattern,
-    path: cell.path,
-    result,
-    cpuMs: cpuBetween(readings.start, readings.end),
-    cpuSeconds: (readings.endMs - readings.startMs) / 1000,
-    servicesThreadBusy,
-    loadAverage1m: loadAverage1m(),
+    path,
+    users: users.get(shape.name) ?? missing(`the ${shape.name} shape's users`),
+    cpuParts,
   };
+  const { result, cpuMs, cpuSeconds } = await generator.run(spec, (edge) => {
+    if (shape.name !== 'one-process') return;
+    if (edge === 'start') threadAtStart = performance.eventLoopUtilization();
+    else if (threadAtStart) servicesThreadBusy = performance.eventLoopUtilization(threadAtStart).utilization;
+  });
+  return { round: cell.round, shape: shape.name, pattern: cell.pattern, path: cell.path, result, cpuMs, cpuSeconds, servicesThreadBusy, loadAverage1m: loadAverage1m() };
 }
 
 function missing(what: string): never {

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchUser } from './accounts.js';
 import type { LoadResult } from './closed-loop.js';
+import type { CpuPart } from './process-cpu.js';
 import type { WalletPattern } from './wallet-patterns.js';
 
 /** Where one cell sends its transfers: the path's name, its URL, and for `direct` the secret credentials are minted with. */
@@ -14,6 +15,16 @@ export interface CellSpec {
   pattern: WalletPattern;
   path: PathSpec;
   users: BenchUser[];
+  /** The processes whose CPU time is read as the measured window opens and as it closes (this one's too, if listed). */
+  cpuParts: CpuPart[];
+}
+
+/** One cell's outcome: the clients' result, and each part's CPU milliseconds between the two readings. */
+export interface CellOutcome {
+  result: LoadResult;
+  cpuMs: Record<string, number>;
+  /** Wall time between the two readings. */
+  cpuSeconds: number;
 }
 
 /** What the parent sends the load generator process. */
@@ -23,13 +34,13 @@ export type GeneratorCommand = { kind: 'cell'; cell: CellSpec };
 export type GeneratorMessage =
   | { kind: 'ready' }
   | { kind: 'window'; edge: 'start' | 'end' }
-  | { kind: 'result'; result: LoadResult }
+  | { kind: 'result'; outcome: CellOutcome }
   | { kind: 'failed'; message: string };
 
 export interface LoadGenerator {
   pid: number;
-  /** Runs one cell; `onWindowEdge` is called as its measured window opens and closes, and awaited before the result. */
-  run(cell: CellSpec, onWindowEdge: (edge: 'start' | 'end') => Promise<void>): Promise<LoadResult>;
+  /** Runs one cell; `onWindowEdge` is told (late by the IPC hop) as its measured window opens and closes. */
+  run(cell: CellSpec, onWindowEdge: (edge: 'start' | 'end') => void): Promise<CellOutcome>;
   stop(): Promise<void>;
 }
 
@@ -39,8 +50,11 @@ const READY_TIMEOUT_MS = 60_000;
 /**
  * The closed-loop clients in a Node process of their own, so that they never share a thread (or a CPU reading)
  * with the services they measure: with the services in this process (one-process shape) they would compete for
- * its one JavaScript thread. Messages go over the IPC channel with structured clone, which keeps typed arrays.
- * The child exits when the channel closes, so it never outlives this process.
+ * its one JavaScript thread. The child reads every process's CPU time itself, at the very edges of its window:
+ * told over IPC, this process (busy with the services in the one-process shape) would read them late, and on a
+ * loaded machine both readings could fall at nearly the same moment. Messages go over the IPC channel with
+ * structured clone, which keeps typed arrays. The child exits when the channel closes, so it never outlives this
+ * process.
  */
 export async function startLoadGenerator(): Promise<LoadGenerator> {
   const child = fork(CHILD_PATH, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -54,19 +68,17 @@ export async function startLoadGenerator(): Promise<LoadGenerator> {
     async run(cell, onWindowEdge) {
       if (busy) throw new Error('the load generator runs one cell at a time');
       busy = true;
-      const edges: Promise<void>[] = [];
       const onMessage = (message: GeneratorMessage) => {
-        if (message.kind === 'window') edges.push(onWindowEdge(message.edge));
+        if (message.kind === 'window') onWindowEdge(message.edge);
       };
       child.on('message', onMessage);
       try {
         child.send({ kind: 'cell', cell } satisfies GeneratorCommand);
         const timeoutMs = cell.warmupMs + cell.measureMs + READY_TIMEOUT_MS;
         const answer = await nextMessage(child, exited, timeoutMs, 'result', 'failed');
-        await Promise.all(edges);
         if (answer.kind === 'failed') throw new Error(`the load generator failed: ${answer.message}`);
         if (answer.kind !== 'result') throw new Error(`the load generator answered ${answer.kind}`);
-        return answer.result;
+        return answer.outcome;
       } finally {
         child.off('message', onMessage);
         busy = false;

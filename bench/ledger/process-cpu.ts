@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
@@ -32,7 +32,7 @@ export class ProcessCpu {
 
   static async open(): Promise<ProcessCpu> {
     try {
-      await readFile('/proc/self/stat', 'utf8');
+      readFileSync('/proc/self/stat', 'utf8');
     } catch {
       throw new Error('the ledger benchmark reads CPU time from /proc/<pid>/stat, which this system has not got (it needs Linux)');
     }
@@ -42,13 +42,16 @@ export class ProcessCpu {
     return new ProcessCpu(ticksPerSecond);
   }
 
-  /** The CPU time of every part so far, each as its scope says. */
-  async read(parts: readonly CpuPart[]): Promise<CpuReading> {
+  /**
+   * The CPU time of every part so far, each as its scope says. Synchronous, so that a reading is taken at the
+   * moment it is asked for, not whenever a busy event loop gets to the file reads.
+   */
+  read(parts: readonly CpuPart[]): CpuReading {
     const needChildren = parts.some((part) => part.scope === 'tree');
-    const everyProcess = needChildren ? await readAllStats() : new Map<number, ProcStat>();
+    const everyProcess = needChildren ? readAllStats() : new Map<number, ProcStat>();
     const reading: CpuReading = new Map();
     for (const part of parts) {
-      const own = everyProcess.get(part.pid) ?? (await readStat(part.pid));
+      const own = everyProcess.get(part.pid) ?? readStat(part.pid);
       if (!own) throw new Error(`${part.name} (pid ${part.pid}) is not running`);
       const ended = own.cutime + own.cstime;
       let ticks = part.scope === 'ended children' ? ended : own.utime + own.stime;
@@ -76,10 +79,10 @@ interface ProcStat {
 }
 
 /** Undefined when the process is gone. */
-async function readStat(pid: number): Promise<ProcStat | undefined> {
+function readStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
@@ -97,11 +100,11 @@ export function parseStat(text: string): ProcStat {
   return { ppid: field(4), utime: field(14), stime: field(15), cutime: field(16), cstime: field(17) };
 }
 
-async function readAllStats(): Promise<Map<number, ProcStat>> {
+function readAllStats(): Map<number, ProcStat> {
   const stats = new Map<number, ProcStat>();
-  for (const entry of await readdir('/proc')) {
+  for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readStat(Number(entry));
+    const stat = readStat(Number(entry));
     if (stat) stats.set(Number(entry), stat);
   }
   return stats;

@@ -16,13 +16,13 @@ describe('process CPU from /proc', () => {
     const cpu = await ProcessCpu.open();
     const self = { name: 'self', pid: process.pid, scope: 'process' as const };
     const ended = { name: 'ended', pid: process.pid, scope: 'ended children' as const };
-    const start = await cpu.read([self, ended]);
+    const start = cpu.read([self, ended]);
     // Both spin until they have used 200 ms of CPU, not of wall time: on a loaded machine the two differ widely.
     const spinning = process.cpuUsage();
     while (process.cpuUsage(spinning).user < 200_000);
     const child = spawn(process.execPath, ['-e', 'const start = process.cpuUsage(); while (process.cpuUsage(start).user < 200_000);']);
     await once(child, 'exit');
-    const used = cpuBetween(start, await cpu.read([self, ended]));
+    const used = cpuBetween(start, cpu.read([self, ended]));
     // The kernel counts in clock ticks (10 ms at the usual 100 per second).
     expect(used.self).toBeGreaterThanOrEqual(180);
     expect(used.ended).toBeGreaterThanOrEqual(180);
@@ -32,7 +32,7 @@ describe('process CPU from /proc', () => {
     const cpu = await ProcessCpu.open();
     const child = spawn(process.execPath, ['-e', '']);
     await once(child, 'exit');
-    await expect(cpu.read([{ name: 'gateway', pid: child.pid!, scope: 'process' }])).rejects.toThrow(`gateway (pid ${child.pid}) is not running`);
+    expect(() => cpu.read([{ name: 'gateway', pid: child.pid!, scope: 'process' }])).toThrow(`gateway (pid ${child.pid}) is not running`);
   });
 });
 
