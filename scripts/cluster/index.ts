@@ -77,10 +77,12 @@ export interface Cluster {
   haproxyStatsUrl: string | undefined;
   logDir: string;
   databaseUrl(service: ClusterService): string;
-  /** Stops and starts the PostgreSQL server on the same port and data; the services must survive it. */
-  /** `pid()` is the postmaster's, whose children are every backend; undefined while it is down. */
+  /**
+   * `restart()` stops and starts the PostgreSQL server on the same port and data; the services must survive it.
+   * `pid()` is the postmaster's, whose children are every backend; undefined while it is down.
+   */
   postgres: { restart(): Promise<void>; pid(): number | undefined };
-  /** Stops and starts the broker on the same ports and log folder. */
+  /** `restart()` stops and starts the broker on the same ports and log folder; `pid()` is the JVM's while it runs. */
   kafka: { brokers: string[]; topicPrefix: string; restart(): Promise<void>; pid(): number | undefined };
   chain: { rpcUrl: string; contracts: ContractAddresses };
   restartLog(): RestartRecord[];
