@@ -10,11 +10,13 @@ export interface LoadResult {
   perSecond: number;
   /** Over the successful requests that finished inside the window. */
   latencyMs: { p50: number; p99: number };
+  /** Those latencies themselves, ascending, so that windows of the same cell can be pooled. */
+  sortedLatenciesMs: Float64Array;
   /** Every other outcome that finished inside the window, by outcome. */
   failures: Record<string, number>;
-  /** CPU time of this whole process (load generator and services) per second of the window, in percent of one core. */
+  /** CPU time of this whole process (the load generator, and whatever else runs in it) per second of the window, in percent of one core. */
   processCpuPercent: number;
-  /** How busy the one JavaScript thread was, 0 to 1; near 1 it is the bottleneck, not PostgreSQL. */
+  /** How busy this process's JavaScript thread was, 0 to 1; near 1 it is the bottleneck, not PostgreSQL. */
   eventLoopUtilization: number;
 }
 
@@ -25,6 +27,8 @@ export interface LoadOptions {
   successOutcome: string;
   /** One request; resolves with its outcome and never rejects. */
   request(): Promise<string>;
+  /** Told as the measured window opens and as it closes, e.g. to read other processes' CPU time over it. */
+  onWindowEdge?(edge: 'start' | 'end'): void;
 }
 
 /** A million samples (8 MB) is over 30 minutes at 500 requests per second; past it, latencies stop being kept. */
@@ -61,11 +65,13 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
 
   const clients = Promise.all(Array.from({ length: options.clients }, client));
   await sleep(Math.max(0, windowStartMs - performance.now()));
+  options.onWindowEdge?.('start');
   const cpuAtStart = process.cpuUsage();
   const loopAtStart = performance.eventLoopUtilization();
   await sleep(Math.max(0, windowEndMs - performance.now()));
   const cpu = process.cpuUsage(cpuAtStart);
   const loop = performance.eventLoopUtilization(loopAtStart);
+  options.onWindowEdge?.('end');
   await clients;
 
   const measuredSeconds = options.measureMs / 1000;
@@ -76,6 +82,7 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
     succeeded,
     perSecond: succeeded / measuredSeconds,
     latencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) },
+    sortedLatenciesMs: sorted.slice(),
     failures,
     processCpuPercent: ((cpu.user + cpu.system) / 1000 / options.measureMs) * 100,
     eventLoopUtilization: loop.utilization,

@@ -22,6 +22,8 @@ export interface PgbenchResult {
   transactions: number;
   tps: number;
   latencyMs: { p50: number; p99: number };
+  /** Every transaction's latency, ascending, so that runs of the same client count can be pooled. */
+  sortedLatenciesMs: Float64Array;
   failedTransactions: number;
 }
 
@@ -66,7 +68,7 @@ export async function preparePgbench(binary: string, server: PostgresEndpoint, d
       const args = ['-c', String(clients), '-j', String(threads), '-T', String(seconds), '-n', '-l', `--log-prefix=${logPrefix}`, ...connection, database];
       const { stdout } = await run(binary, args, { ...options, timeout: seconds * 1000 + RUN_OVERHEAD_MS });
       const latenciesMs = await readTransactionLog(logPrefix);
-      return { clients, transactions: parseProcessed(stdout), tps: parseTps(stdout), latencyMs: { p50: percentile(latenciesMs, 0.5), p99: percentile(latenciesMs, 0.99) }, failedTransactions: parseFailed(stdout) };
+      return { clients, transactions: parseProcessed(stdout), tps: parseTps(stdout), latencyMs: { p50: percentile(latenciesMs, 0.5), p99: percentile(latenciesMs, 0.99) }, sortedLatenciesMs: latenciesMs, failedTransactions: parseFailed(stdout) };
     },
   };
 }

@@ -20,6 +20,8 @@ export interface PostgresEndpoint {
   password: string;
   url(database: string): string;
   createDatabase(database: string): Promise<void>;
+  /** The postmaster's process id (its children are the backends), for the server's CPU time; undefined while it is down. */
+  pid(): number | undefined;
 }
 
 /** The whole platform, wired as `npm start` wires it, on free ports over a throwaway PostgreSQL server. */
@@ -92,6 +94,7 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
         ...credentials,
         url: server.url,
         createDatabase: (database) => server.createDatabaseIfMissing(database),
+        pid: () => server.pid(),
       },
       postgresDescription: await describePostgres(server.url('postgres')),
       async startGateway(options) {
@@ -127,7 +130,8 @@ async function startSubgraphs(server: EmbeddedPostgresServer, env: Record<string
   return subgraphUrls;
 }
 
-async function describePostgres(url: string): Promise<string> {
+/** The server's version and the two settings every commit's cost depends on. */
+export async function describePostgres(url: string): Promise<string> {
   const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     const [row] = await sql<{ version: string; fsync: string; synchronous_commit: string }[]>`

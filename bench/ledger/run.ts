@@ -1,6 +1,7 @@
 /**
- * `npm run bench:ledger`: transfers per second through the gateway and straight to the transaction subgraph,
- * beside pgbench on the same PostgreSQL server. BENCH_SECONDS=1 makes a smoke run. See bench/README.md.
+ * `npm run bench:ledger`: transfers per second and CPU per transfer by process, through the gateway and straight to
+ * the transaction subgraph, with the services in one process and each in its own (BENCH_SHAPES), beside pgbench on
+ * the same PostgreSQL server. BENCH_SECONDS=1 makes a smoke run. See bench/README.md.
  */
 import { exitOnConfigError, parseConfig } from '../../lib/config.js';
 import { runLedgerBenchmark } from './benchmark.js';

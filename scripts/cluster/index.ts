@@ -77,10 +77,13 @@ export interface Cluster {
   haproxyStatsUrl: string | undefined;
   logDir: string;
   databaseUrl(service: ClusterService): string;
-  /** Stops and starts the PostgreSQL server on the same port and data; the services must survive it. */
-  postgres: { restart(): Promise<void> };
-  /** Stops and starts the broker on the same ports and log folder. */
-  kafka: { brokers: string[]; topicPrefix: string; restart(): Promise<void> };
+  /**
+   * `restart()` stops and starts the PostgreSQL server on the same port and data; the services must survive it.
+   * `pid()` is the postmaster's, whose children are every backend; undefined while it is down.
+   */
+  postgres: { restart(): Promise<void>; pid(): number | undefined };
+  /** `restart()` stops and starts the broker on the same ports and log folder; `pid()` is the JVM's while it runs. */
+  kafka: { brokers: string[]; topicPrefix: string; restart(): Promise<void>; pid(): number | undefined };
   chain: { rpcUrl: string; contracts: ContractAddresses };
   restartLog(): RestartRecord[];
   /** Resolves when every instance is healthy and, with replicas, HAProxy sees every one of them up. */
@@ -169,9 +172,9 @@ async function startParts(options: Settings, teardown: Teardown): Promise<Cluste
     haproxyStatsUrl: statsUrl,
     logDir,
     databaseUrl: (service) => postgresServer.url(databaseOf(service)),
-    postgres: { restart: () => postgresServer.restart() },
+    postgres: { restart: () => postgresServer.restart(), pid: () => postgresServer.pid() },
     // The broker comes back on the same ports, so its address list never changes.
-    kafka: { brokers, topicPrefix, restart: infrastructure.restartKafka },
+    kafka: { brokers, topicPrefix, restart: infrastructure.restartKafka, pid: () => infrastructure.kafka().pid() },
     chain: { rpcUrl: anvil.rpcUrl, contracts },
     restartLog: () => [...restarts],
     whenHealthy,

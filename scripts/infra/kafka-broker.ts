@@ -48,6 +48,8 @@ export interface KafkaBroker {
   brokers: string[];
   /** Resolves with the JVM's exit code when the broker ends, whether stopped or crashed. */
   exited: Promise<number | null>;
+  /** The JVM's process id while it runs (for reading its CPU time from /proc); undefined once it has exited. */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startKafkaBroker(options: StartKafkaOptions): Promise<Kafk
   return {
     brokers,
     exited,
+    pid: () => (child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     stop() {
       stopping ??= stopProcess(child, exited, STOP_TIMEOUT_MS, 'Kafka broker').finally(() => process.off('exit', killOnParentExit));
       return stopping;

