@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import asyncExitHook from 'async-exit-hook';
@@ -65,6 +65,8 @@ export async function runGatewayBenchmark(settings: GatewaySettings, progress: (
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
   const workDir = await mkdtemp(join(tmpdir(), 'ecocoin-bench-gateway-'));
+  // When we run as root, PostgreSQL runs as its own user and must be able to pass through this folder to its own.
+  await chmod(workDir, 0o755);
   const logDir = join(workDir, 'bench-logs');
   await mkdir(logDir);
   const secrets: SharedSecrets = { JWT_SECRET: randomBytes(24).toString('hex'), GATEWAY_SECRET: randomBytes(24).toString('hex'), JWT_TTL_SECONDS: String(24 * 3600) };
@@ -214,6 +216,7 @@ async function measureMode(mode: Mode, context: ModeContext): Promise<void> {
 function formatCell(cell: Cell): string {
   const { result } = cell;
   const failed = Object.values(result.failures).reduce((sum, failure) => sum + failure.count, 0);
-  const gatewayCpu = cell.gatewayCpuSeconds === undefined ? '' : `, gateway CPU ${((cell.gatewayCpuSeconds / result.succeeded) * 1000).toFixed(2)} ms/request`;
-  return `dedup ${cell.mode}, round ${cell.round}, ${cell.query.padEnd(7)} ${cell.target.padEnd(19)}: ${result.perSecond.toFixed(1)} requests/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms${gatewayCpu}, failed ${failed}, load generator busy ${Math.round(result.eventLoopUtilization * 100)} %`;
+  const gatewayCpu = cell.gatewayCpuSeconds === undefined || result.succeeded === 0 ? '' : `, gateway CPU ${((cell.gatewayCpuSeconds / result.succeeded) * 1000).toFixed(2)} ms/request`;
+  const latency = result.succeeded === 0 ? 'no good answer inside the window' : `p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`;
+  return `dedup ${cell.mode}, round ${cell.round}, ${cell.query.padEnd(7)} ${cell.target.padEnd(19)}: ${result.perSecond.toFixed(1)} requests/s, ${latency}${gatewayCpu}, failed ${failed}, load generator busy ${Math.round(result.eventLoopUtilization * 100)} %`;
 }

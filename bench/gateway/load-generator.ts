@@ -18,7 +18,13 @@ export interface LoadGenerator {
 }
 
 export async function startLoadGenerator(): Promise<LoadGenerator> {
-  const child = fork(CHILD_PATH, [], { cwd: REPOSITORY_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(CHILD_PATH, [], {
+    cwd: REPOSITORY_ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Structured clone, not JSON: a cell without a good answer has NaN latencies, which JSON would turn into null.
+    serialization: 'advanced',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Whatever ends this process, the child goes too; 'exit' handlers may only run sync code.
   const killOnParentExit = () => child.kill('SIGKILL');

@@ -10,11 +10,15 @@ import { readSupergraph } from '../../gateway/src/supergraph.js';
 import type { Cluster } from '../../scripts/cluster/index.js';
 import { type ProcessSpec, SupervisedProcess } from '../../scripts/cluster/supervisor.js';
 import { freePort } from '../../scripts/infra/ports.js';
+import { ensureTopics } from '../../scripts/infra/kafka-broker.js';
+import { TOPICS } from '../../lib/events/envelope.js';
 import { startPlatformProcess } from '../subscriptions/platform-process.js';
 import type { BenchQuery } from './queries.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const HEALTHY_TIMEOUT_MS = 120_000;
+const SINGLE_PROCESS_TOPIC_PREFIX = 'bench-single-process.';
+const SINGLE_PROCESS_TOPIC_PARTITIONS = 1;
 
 export type Mode = 'off' | 'on';
 export type TargetName = 'ours' | 'hive-js' | 'hive-rust' | 'direct' | 'ours-single-process';
@@ -106,10 +110,11 @@ export async function startHiveGateway(planner: 'js' | 'rust', supergraphPath: s
  * deduplication on; its subgraphs are its own, so its CPU is the whole request's.
  */
 export async function startSingleProcess(cluster: Cluster, secrets: SharedSecrets): Promise<RunningTarget> {
+  // Its relays and consumers keep to topics of their own; a read-only benchmark gives them nothing to publish.
+  await ensureTopics(cluster.kafka.brokers, TOPICS.map((topic) => `${SINGLE_PROCESS_TOPIC_PREFIX}${topic}`), SINGLE_PROCESS_TOPIC_PARTITIONS);
   const platform = await startPlatformProcess({
     KAFKA_BROKERS: cluster.kafka.brokers.join(','),
-    // Its relays and consumers keep to topics of their own; a read-only benchmark gives them nothing to publish.
-    KAFKA_TOPIC_PREFIX: 'bench-single-process.',
+    KAFKA_TOPIC_PREFIX: SINGLE_PROCESS_TOPIC_PREFIX,
     JWT_SECRET: secrets.JWT_SECRET,
     GATEWAY_SECRET: secrets.GATEWAY_SECRET,
     BENCH_POSTGRES_URL: cluster.databaseUrl('user'),
