@@ -118,4 +118,6 @@ process.on('message', (message: ParentMessage) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group; the parent ends the run after the current cell, and its disconnect ends this.
+process.on('SIGINT', () => {});
 send({ kind: 'ready' });
