@@ -160,7 +160,10 @@ async function startTargets(mode: Mode, context: TargetContext): Promise<Map<Tar
       context.progress(`mode ${mode}: ${name} is unavailable: ${reason}`);
     }
   }
-  if (!targets.has('ours')) throw new Error('our gateway did not start; see the reason above');
+  if (!targets.has('ours')) {
+    await Promise.allSettled([...targets.values()].map((target) => target.stop()));
+    throw new Error('our gateway did not start; see the reason above');
+  }
   return targets;
 }
 

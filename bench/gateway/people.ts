@@ -20,7 +20,7 @@ const DEPOSIT = /* GraphQL */ `mutation Deposit($input: DepositInput!, $key: Str
 const TRANSFER = /* GraphQL */ `mutation Transfer($input: TransferInput!, $key: String!) { transfer(input: $input, idempotencyKey: $key) { status } }`;
 
 /**
- * Two users through the gateway, the first funded by the administrator, then TRANSFERS transfers between them in
+ * Two users through the gateway, each funded by the administrator, then TRANSFERS transfers between them in
  * both directions, each COMPLETED: the first user's history is then a full page of transfers with two parties.
  */
 export async function createTwoPeople(gatewayUrl: string, admin: { email: string; password: string }): Promise<BenchPerson> {
