@@ -9,39 +9,15 @@ import { TEST_RATE_LIMITS } from '../../test/support/rate-limits.js';
 import { bearer } from '../ledger/accounts.js';
 import { describeMachine } from '../ledger/report.js';
 import { type LoadGenerator, startLoadGenerator } from './load-generator.js';
-import type { CellResult } from './load-protocol.js';
 import { type BenchPerson, createTwoPeople } from './people.js';
 import { cpuSecondsOf } from './process-cpu.js';
-import { type BenchQuery, QUERIES } from './queries.js';
-import { type GatewayReport, softwareVersions, writeReport } from './report.js';
+import { QUERIES } from './queries.js';
+import { type Cell, type GatewayReport, softwareVersions, type Unavailable, writeReport } from './report.js';
 import type { GatewaySettings } from './settings.js';
-import { directRequest, type Mode, type RunningTarget, type SharedSecrets, startHiveGateway, startOurGateway, startSingleProcess, TARGET_NAMES, type TargetName, writeRoutedSupergraph } from './targets.js';
+import { directRequest, type Mode, MODES, type RunningTarget, type SharedSecrets, startHiveGateway, startOurGateway, startSingleProcess, TARGET_NAMES, type TargetName, writeRoutedSupergraph } from './targets.js';
 
 const ADMIN = { email: 'bench-gateway-admin@example.com', password: randomBytes(12).toString('hex') };
-/** Off first: the single process, measured with its defaults (on), then joins the second mode only. */
-const MODES: readonly Mode[] = ['off', 'on'];
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** One query against one target in one mode and round, with the CPU every process of interest used in its window. */
-export interface Cell {
-  mode: Mode;
-  round: number;
-  query: BenchQuery['name'];
-  target: TargetName;
-  result: CellResult;
-  /** CPU seconds of the gateway process in the window (for `ours-single-process`, of the whole process); none for `direct`. */
-  gatewayCpuSeconds: number | undefined;
-  /** CPU seconds of each of the cluster's subgraph processes in the window. */
-  subgraphCpuSeconds: Record<SubgraphName, number>;
-  loadAverage1m: number;
-}
-
-/** A target that could not be measured in a mode, and why. */
-export interface Unavailable {
-  mode: Mode;
-  target: TargetName;
-  reason: string;
-}
 
 const loadAverage1m = () => loadavg()[0] ?? Number.NaN;
 

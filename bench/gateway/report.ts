@@ -3,10 +3,31 @@ import { fileURLToPath } from 'node:url';
 import type { SubgraphName } from '../../lib/subgraphs.js';
 import { percentile } from '../ledger/closed-loop.js';
 import { writeBenchReport } from '../report-files.js';
-import type { Cell, Unavailable } from './benchmark.js';
+import type { CellResult } from './load-protocol.js';
 import { HISTORY_ROWS, QUERIES, type QueryName, queryNamed } from './queries.js';
 import type { GatewaySettings } from './settings.js';
-import { type Mode, TARGET_NAMES, type TargetName } from './targets.js';
+import { type Mode, MODES, TARGET_NAMES, type TargetName } from './targets.js';
+
+/** One query against one target in one mode and round, with the CPU every process of interest used in its window. */
+export interface Cell {
+  mode: Mode;
+  round: number;
+  query: QueryName;
+  target: TargetName;
+  result: CellResult;
+  /** CPU seconds of the gateway process in the window (for `ours-single-process`, of the whole process); none for `direct`. */
+  gatewayCpuSeconds: number | undefined;
+  /** CPU seconds of each of the cluster's subgraph processes in the window. */
+  subgraphCpuSeconds: Record<SubgraphName, number>;
+  loadAverage1m: number;
+}
+
+/** A target that could not be measured in a mode, and why. */
+export interface Unavailable {
+  mode: Mode;
+  target: TargetName;
+  reason: string;
+}
 
 export interface GatewayReport {
   /** UTC, YYYY-MM-DD. */
@@ -20,7 +41,6 @@ export interface GatewayReport {
   durationSeconds: number;
 }
 
-const MODES: readonly Mode[] = ['off', 'on'];
 const TARGET_LABELS: Record<TargetName, string> = {
   ours: 'our gateway',
   'hive-js': 'Hive Gateway, JS planner',

@@ -21,6 +21,8 @@ const SINGLE_PROCESS_TOPIC_PREFIX = 'bench-single-process.';
 const SINGLE_PROCESS_TOPIC_PARTITIONS = 1;
 
 export type Mode = 'off' | 'on';
+/** Off first: the single process, measured with its defaults (on), joins the second mode only. */
+export const MODES: readonly Mode[] = ['off', 'on'];
 export type TargetName = 'ours' | 'hive-js' | 'hive-rust' | 'direct' | 'ours-single-process';
 export const TARGET_NAMES: readonly TargetName[] = ['ours', 'hive-js', 'hive-rust', 'direct', 'ours-single-process'];
 
