@@ -1,6 +1,8 @@
 /** `npm run bench`: every benchmark, one after another, each on its own freshly started platform. */
 import { exitOnConfigError, parseConfig } from '../lib/config.js';
 import { runFaultBenchmark } from './faults/benchmark.js';
+import { runGatewayBenchmark } from './gateway/benchmark.js';
+import { gatewaySettingsSchema } from './gateway/settings.js';
 import { faultSettingsSchema } from './faults/settings.js';
 import { runLedgerBenchmark } from './ledger/benchmark.js';
 import { ledgerSettingsSchema } from './ledger/settings.js';
@@ -16,11 +18,13 @@ try {
   const ledgerSettings = parseConfig(ledgerSettingsSchema, process.env);
   const subscriptionSettings = parseConfig(subscriptionSettingsSchema, process.env);
   const validationSettings = parseConfig(validationSettingsSchema, process.env);
+  const gatewaySettings = parseConfig(gatewaySettingsSchema, process.env);
   const faultSettings = parseConfig(faultSettingsSchema, process.env);
   const BENCHMARKS: Record<string, () => Promise<unknown>> = {
     ledger: () => runLedgerBenchmark(ledgerSettings, progress),
     subscriptions: () => runSubscriptionBenchmark(subscriptionSettings, progress),
     validation: () => runValidationBenchmark(validationSettings, progress),
+    gateway: () => runGatewayBenchmark(gatewaySettings, progress),
     faults: () => runFaultBenchmark(faultSettings, progress),
   };
   for (const [name, run] of Object.entries(BENCHMARKS)) {
