@@ -1,7 +1,7 @@
-import { isUuid } from '../../../../lib/ids.js';
-import { and, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Currency } from '../../../../lib/money.js';
+import { BatchedRead } from '../../../../lib/server/request-loaders.js';
 import { checkPageSize, decodeCursor, encodeCursor, type Page, pageOf } from '../../../../lib/paging.js';
 import { type RetirementRow, retirements, type TransactionRow, transactions } from '../db/schema.js';
 import type { TransactionDb } from '../db/database.js';
@@ -72,8 +72,21 @@ export function partyUserIds(row: PartyFields): string[] {
   return [...new Set(parties.filter((userId): userId is string => userId !== null))];
 }
 
-export async function visibleTransaction(db: TransactionDb, identity: Identity, id: unknown): Promise<TransactionRow | null> {
-  if (!isUuid(id)) return null;
-  const [row] = await db.select().from(transactions).where(eq(transactions.id, id));
-  return row && isParty(identity, row) ? row : null;
+/** The transaction subgraph's batched reads (lib/server/request-loaders.ts), made once and shared by its resolvers. */
+export interface TransactionReads {
+  /** Transactions by id that the caller is a party to (`isParty`); none for an anonymous caller. */
+  visibleTransactions: BatchedRead<TransactionRow>;
+  /** Retirements by id (a retirement's id is its transaction's): callers have checked the transaction is visible. */
+  retirements: BatchedRead<RetirementRow>;
+}
+
+export function transactionReads(db: TransactionDb): TransactionReads {
+  return {
+    visibleTransactions: new BatchedRead(async (ids, identity) => {
+      if (identity === null) return [];
+      const rows = await db.select().from(transactions).where(inArray(transactions.id, ids));
+      return rows.filter((row) => isParty(identity, row));
+    }, (row) => row.id),
+    retirements: new BatchedRead((ids) => db.select().from(retirements).where(inArray(retirements.id, ids)), (row) => row.id),
+  };
 }
