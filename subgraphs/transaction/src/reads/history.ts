@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Currency } from '../../../../lib/money.js';
 import { BatchedRead } from '../../../../lib/server/request-loaders.js';
@@ -14,12 +14,16 @@ export interface TransactionFilter {
   to?: Date | null;
 }
 
-/** The transactions `userId` may see (paid, asked for, or received once completed), newest first. */
+/**
+ * The transactions `userId` may see (paid, asked for, or received once completed), newest first. Read as the
+ * union of three pages, one per way of being a party, each walked in order on its own index (user, created_at,
+ * id): one OR over the three columns cannot use them in order, and for a user with many transactions
+ * PostgreSQL read the whole table and sorted it.
+ */
 export async function transactionsOf(db: TransactionDb, userId: string, page: { first: number; after?: string | null; filter?: TransactionFilter | null }): Promise<Page<TransactionRow>> {
   const first = checkPageSize(page.first);
   const filter = page.filter ?? {};
   const conditions: (SQL | undefined)[] = [
-    or(eq(transactions.fromUserId, userId), eq(transactions.initiatorId, userId), and(eq(transactions.toUserId, userId), eq(transactions.status, 'COMPLETED'))),
     filter.type ? eq(transactions.type, filter.type) : undefined,
     filter.status ? eq(transactions.status, filter.status) : undefined,
     filter.currency ? eq(transactions.currency, filter.currency) : undefined,
@@ -30,11 +34,22 @@ export async function transactionsOf(db: TransactionDb, userId: string, page: { 
     const { at, id } = decodeCursor(page.after);
     conditions.push(sql`(${transactions.createdAt}, ${transactions.id}) < (${at.toISOString()}::timestamptz, ${id}::uuid)`);
   }
+  const newestFirst = [desc(transactions.createdAt), desc(transactions.id)];
+  const pageAs = (party: SQL | undefined) =>
+    db
+      .select({ id: transactions.id })
+      .from(transactions)
+      .where(and(party, ...conditions))
+      .orderBy(...newestFirst)
+      .limit(first + 1);
+  const paid = pageAs(eq(transactions.fromUserId, userId));
+  const asked = pageAs(eq(transactions.initiatorId, userId));
+  const received = pageAs(and(eq(transactions.toUserId, userId), eq(transactions.status, 'COMPLETED')));
   const rows = await db
     .select()
     .from(transactions)
-    .where(and(...conditions))
-    .orderBy(desc(transactions.createdAt), desc(transactions.id))
+    .where(inArray(transactions.id, sql`(${paid} union ${asked} union ${received})`))
+    .orderBy(...newestFirst)
     .limit(first + 1);
   return pageOf(rows, first, (row) => encodeCursor(row.createdAt, row.id));
 }
