@@ -40,12 +40,20 @@ export interface Database<Schema extends Record<string, unknown>> {
   close(): Promise<void>;
 }
 
+/**
+ * Told the text of every statement the pool sends, as it sends it: how tests count what one request costs.
+ * Unset in production, where postgres.js then does no work for it.
+ */
+export type StatementObserver = (text: string) => void;
+
 export function connectDatabase<Schema extends Record<string, unknown>>(
   url: string,
   schema: Schema,
   limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS,
+  onStatement?: StatementObserver,
 ): Database<Schema> {
   const sql = postgres(url, {
+    ...(onStatement ? { debug: (_connection: number, text: string) => onStatement(text) } : {}),
     max: limits.poolSizeMax,
     connect_timeout: limits.connectTimeoutSeconds,
     idle_timeout: limits.idleTimeoutSeconds,

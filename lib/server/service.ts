@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import { type DocumentNode, parse } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { InternalCredential } from '../auth/internal-credential.js';
-import { connectDatabase, DEFAULT_DATABASE_LIMITS, runMigrations } from '../db.js';
+import { connectDatabase, DEFAULT_DATABASE_LIMITS, runMigrations, type StatementObserver } from '../db.js';
 import { createEventTransport } from '../events/create-transport.js';
 import { type GroupLag, withLagTracking } from '../events/consumer-lag.js';
 import { outboxBacklog, startOutboxRelay } from '../events/outbox.js';
@@ -35,6 +35,8 @@ export interface StartOptions {
   log?: Logger;
   /** Tests and `npm start` may hand in a transport; otherwise KAFKA_BROKERS decides. */
   transport?: EventTransport;
+  /** Tests count the statements a request costs with it (see connectDatabase); nothing watches otherwise. */
+  onStatement?: StatementObserver;
 }
 
 /** What a service builds on its runtime: its resolvers, internal routes and background tasks. */
@@ -72,7 +74,7 @@ export async function startSubgraphService<Schema extends Record<string, unknown
     ...DEFAULT_DATABASE_LIMITS,
     poolSizeMax: config.DATABASE_POOL_MAX,
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-  });
+  }, options.onStatement);
   const transport =
     options.transport ??
     (await createEventTransport({ brokers: config.KAFKA_BROKERS, clientId: definition.service, topicPrefix: config.KAFKA_TOPIC_PREFIX, log }));

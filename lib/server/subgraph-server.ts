@@ -14,6 +14,7 @@ import { AppError, badInput, toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { handleGraphQLHttp, listen, requestIdOf, parseJsonBody, PayloadTooLargeError, readBody, sendGraphQLError, sendJson } from './http.js';
 import { METRICS_PATH, type ServiceMetrics } from './metrics.js';
+import { RequestLoaders } from './request-loaders.js';
 import { boundedStop, drainGraceMs } from './signals.js';
 import { jsonTextRefusal, textInputPlugin } from './text-input.js';
 
@@ -23,6 +24,8 @@ export interface SubgraphContext {
   /** The signed-in user the gateway vouches for; null for anonymous calls and for service calls. */
   identity: Identity | null;
   requestId: string;
+  /** This request's batched reads (see request-loaders.ts): made with the context, never shared with another. */
+  loaders: RequestLoaders;
 }
 
 /** An internal HTTP endpoint (`POST /internal/...`): callable only with a service or gateway credential, never public. */
@@ -58,7 +61,8 @@ const WEBSOCKET_KEEPALIVE_MS = 12_000;
 const WEBSOCKET_PAYLOAD_BYTES_MAX = 64 * 1024;
 
 function contextFor(caller: Caller, requestId: string): SubgraphContext {
-  return { caller, identity: caller.kind === 'gateway' ? caller.identity : null, requestId };
+  const identity = caller.kind === 'gateway' ? caller.identity : null;
+  return { caller, identity, requestId, loaders: new RequestLoaders(identity) };
 }
 
 /**

@@ -109,6 +109,8 @@ export interface StackOptions {
   logFor?: (service: string) => Logger;
   /** Makes each part's database; a fresh one on the shared test server when not given. */
   createDatabase?: (prefix: string) => Promise<{ url: string; drop(): Promise<void> }>;
+  /** Told every statement each subgraph's pool sends (not its migrations), with the subgraph's name. */
+  onStatement?: (service: ServiceName, text: string) => void;
   /** Told each part's address (`anvil`, a subgraph's name, `gateway`) as soon as it listens. */
   onListening?: (part: string, url: string) => void;
 }
@@ -162,7 +164,11 @@ async function startParts(options: StackOptions, services: readonly ServiceName[
     const startInstance = async () =>
       (await SUBGRAPH_MODULES[name]!()).startFromEnv(
         { ...env, ...serviceUrls, PORT: '0', DATABASE_URL: database.url, ...options.serviceEnv?.[name] },
-        { log: options.logFor?.(name) ?? silentLogger, transport: options.transport },
+        {
+          log: options.logFor?.(name) ?? silentLogger,
+          transport: options.transport,
+          onStatement: options.onStatement && ((text: string) => options.onStatement?.(name, text)),
+        },
       );
     const server = externalUrl ? elsewhere(externalUrl) : await startInstance();
     teardown.add(() => server.stop());

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, notInArray, or, sql } from 'drizzle-orm';
 import { encodeFunctionData, type Hash, parseEventLogs } from 'viem';
 import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
 import { createEnvelope, type Event } from '../../../../lib/events/contracts/index.js';
@@ -9,6 +9,7 @@ import { type PeriodicTask, startPeriodic } from '../../../../lib/server/periodi
 import { type ChainRetirementRow, type ChainTransactionRow, chainRetirements, chainTransactions } from '../db/schema.js';
 import type { BlockchainServiceDeps } from '../deps.js';
 import { failureOf, isFailed, latestSentFor, settledSoon } from './records.js';
+import { BatchedRead } from '../../../../lib/server/request-loaders.js';
 
 /** Sends of one step (mint or retire) that may fail before the chain side gives up on a retirement. */
 const SEND_ATTEMPTS_MAX = 3;
@@ -141,12 +142,41 @@ export interface RetirementChainSide {
 }
 
 export async function chainSideOf(deps: Pick<BlockchainServiceDeps, 'db'>, id: string): Promise<RetirementChainSide> {
-  const [row] = await deps.db.select().from(chainRetirements).where(eq(chainRetirements.id, id));
-  const [retire] = row?.retireTransactionId ? await deps.db.select().from(chainTransactions).where(eq(chainTransactions.id, row.retireTransactionId)) : [];
-  const mint = row && !retire ? await latestSentFor(deps.db, id, 'MINT') : undefined;
-  let chainStatus: RetirementChainStatus = 'QUEUED';
-  if (row?.failureMessage) chainStatus = 'FAILED';
-  else if (row?.certificateId && retire?.status === 'CONFIRMED') chainStatus = 'CONFIRMED';
-  else if (retire || mint) chainStatus = 'SUBMITTED';
-  return { id, chainStatus, txHash: retire?.hash ?? null, certificateId: row?.certificateId ?? null, chainTransaction: retire ?? null };
+  const [side] = await chainSidesOf(deps, [id]);
+  if (!side) throw new Error(`no chain side made for retirement ${id}`);
+  return side;
 }
+
+/**
+ * The chain sides of retirements, one per id (QUEUED for one not queued yet), in at most three statements
+ * whatever the number of ids: the queued rows, their retire transactions, and the latest mint of those not
+ * retiring yet.
+ */
+export async function chainSidesOf({ db }: Pick<BlockchainServiceDeps, 'db'>, ids: readonly string[]): Promise<RetirementChainSide[]> {
+  const rows = await db.select().from(chainRetirements).where(inArray(chainRetirements.id, [...ids]));
+  const retireIds = rows.flatMap((row) => (row.retireTransactionId ? [row.retireTransactionId] : []));
+  const retires = retireIds.length > 0 ? await db.select().from(chainTransactions).where(inArray(chainTransactions.id, retireIds)) : [];
+  const retireOf = (row: ChainRetirementRow) => retires.find((retire) => retire.id === row.retireTransactionId);
+  const minting = rows.filter((row) => !retireOf(row)).map((row) => row.id);
+  const mints =
+    minting.length > 0
+      ? await db
+          .selectDistinctOn([chainTransactions.reference])
+          .from(chainTransactions)
+          .where(and(inArray(chainTransactions.reference, minting), eq(chainTransactions.kind, 'MINT')))
+          .orderBy(chainTransactions.reference, desc(chainTransactions.createdAt))
+      : [];
+  return ids.map((id) => {
+    const row = rows.find((candidate) => candidate.id === id);
+    const retire = row && retireOf(row);
+    const mint = row && !retire ? mints.find((candidate) => candidate.reference === id) : undefined;
+    let chainStatus: RetirementChainStatus = 'QUEUED';
+    if (row?.failureMessage) chainStatus = 'FAILED';
+    else if (row?.certificateId && retire?.status === 'CONFIRMED') chainStatus = 'CONFIRMED';
+    else if (retire || mint) chainStatus = 'SUBMITTED';
+    return { id, chainStatus, txHash: retire?.hash ?? null, certificateId: row?.certificateId ?? null, chainTransaction: retire ?? null };
+  });
+}
+
+/** `chainSidesOf` batched per request (lib/server/request-loaders.ts), for Retirement references. */
+export const chainSides = (deps: Pick<BlockchainServiceDeps, 'db'>) => new BatchedRead<RetirementChainSide>((ids) => chainSidesOf(deps, ids), (side) => side.id);

@@ -68,7 +68,9 @@ export const chainTransactions = pgTable(
       .on(table.signer, table.nonce)
       .where(sql`${table.nonce} is not null and ${table.status} not in ('FAILED', 'REPLACED')`),
     index('chain_transactions_open_idx').on(table.createdAt).where(sql`${table.status} in ('SUBMITTED', 'MINED')`),
-    index('chain_transactions_user_idx').on(table.userId, table.createdAt.desc()),
+    // desc().nullsFirst() is the order drizzle's desc() asks for; a bare .desc() makes DESC NULLS LAST, which
+    // PostgreSQL cannot read in that order, so it sorted the user's rows (or the table) instead.
+    index('chain_transactions_user_idx').on(table.userId, table.createdAt.desc().nullsFirst()),
     index('chain_transactions_reference_idx').on(table.reference, table.createdAt),
   ],
 );

@@ -1,7 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/ids.js';
+import { BatchedRead } from '../../../../lib/server/request-loaders.js';
 import type { ChainTransactionResolvers } from '../generated/resolvers-types.js';
 import { type ChainTransactionRow, chainTransactions } from '../db/schema.js';
 import { isOwnerOrAdmin, signedIn } from '../../../../lib/auth/access.js';
@@ -25,7 +26,18 @@ export async function visibleChainTransaction(deps: BlockchainServiceDeps, ident
   return row;
 }
 
-export const chainTransactionResolvers = (deps: BlockchainServiceDeps): ChainTransactionResolvers => ({
-  __resolveReference: (reference, { identity }) => (identity ? visibleChainTransaction(deps, identity, { id: reference.id }) : null),
-  blockNumber: (row) => row.blockNumber?.toString() ?? null,
-});
+/** `visibleChainTransaction` by id, batched per request (lib/server/request-loaders.ts), for references; none for an anonymous caller. */
+const visibleChainTransactions = (deps: BlockchainServiceDeps) =>
+  new BatchedRead<ChainTransactionRow>(async (ids, identity) => {
+    if (!identity) return [];
+    const rows = await deps.db.select().from(chainTransactions).where(inArray(chainTransactions.id, ids));
+    return rows.filter((row) => isOwnerOrAdmin(identity, row.userId));
+  }, (row) => row.id);
+
+export const chainTransactionResolvers = (deps: BlockchainServiceDeps): ChainTransactionResolvers => {
+  const visible = visibleChainTransactions(deps);
+  return {
+    __resolveReference: (reference, { loaders }) => visible.one(loaders, reference.id),
+    blockNumber: (row) => row.blockNumber?.toString() ?? null,
+  };
+};

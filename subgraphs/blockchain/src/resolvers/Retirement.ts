@@ -1,5 +1,4 @@
-import { isUuid } from '../../../../lib/ids.js';
-import { chainSideOf } from '../chain/retirements.js';
+import { chainSides } from '../chain/retirements.js';
 import type { RetirementResolvers } from '../generated/resolvers-types.js';
 import type { BlockchainServiceDeps } from '../deps.js';
 
@@ -7,6 +6,9 @@ import type { BlockchainServiceDeps } from '../deps.js';
  * The chain side of a retirement the transaction subgraph owns. Whoever may see the retirement there may see
  * its certificate: it is public on chain anyway.
  */
-export const retirementResolvers = (deps: BlockchainServiceDeps): RetirementResolvers => ({
-  __resolveReference: (reference) => (isUuid(reference.id) ? chainSideOf(deps, reference.id) : null),
-});
+export const retirementResolvers = (deps: BlockchainServiceDeps): RetirementResolvers => {
+  const sides = chainSides(deps);
+  return {
+    __resolveReference: (reference, { loaders }) => sides.one(loaders, reference.id),
+  };
+};

@@ -30,8 +30,11 @@ export const notifications = pgTable(
     readAt: timestamp('read_at', { withTimezone: true }),
   },
   (table) => [
-    index('notifications_user_idx').on(table.userId, table.createdAt.desc(), table.id.desc()),
-    index('notifications_unread_idx').on(table.userId).where(sql`${table.readAt} is null`),
+    // desc().nullsFirst() is the order drizzle's desc() asks for; a bare .desc() makes DESC NULLS LAST, which
+    // PostgreSQL cannot read in that order, so it sorted the user's rows (or the table) instead.
+    index('notifications_user_idx').on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
+    // The unread page and the unread count both read only this.
+    index('notifications_unread_idx').on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()).where(sql`${table.readAt} is null`),
     index('notifications_created_idx').on(table.createdAt),
   ],
 );
@@ -51,7 +54,7 @@ export const priceAlerts = pgTable(
     createdAt: createdAt(),
   },
   (table) => [
-    index('price_alerts_user_idx').on(table.userId, table.createdAt.desc()),
+    index('price_alerts_user_idx').on(table.userId, table.createdAt.desc().nullsFirst()),
     index('price_alerts_symbol_idx').on(table.symbol, table.threshold),
     check('price_alerts_threshold_positive', sql`${table.threshold} > 0`),
   ],
@@ -67,7 +70,7 @@ export const webhooks = pgTable(
     secret: text('secret').notNull(),
     createdAt: createdAt(),
   },
-  (table) => [index('webhooks_user_idx').on(table.userId, table.createdAt.desc())],
+  (table) => [index('webhooks_user_idx').on(table.userId, table.createdAt.desc().nullsFirst())],
 );
 
 /**
@@ -94,7 +97,7 @@ export const webhookDeliveries = pgTable(
   },
   (table) => [
     index('webhook_deliveries_due_idx').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
-    index('webhook_deliveries_webhook_idx').on(table.webhookId, table.createdAt.desc(), table.id.desc()),
+    index('webhook_deliveries_webhook_idx').on(table.webhookId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
     index('webhook_deliveries_notification_idx').on(table.notificationId),
   ],
 );

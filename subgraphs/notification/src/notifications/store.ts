@@ -2,11 +2,11 @@ import { checkPageSize, decodeCursor, encodeCursor, type Page, pageOf } from '..
 import { randomUUID } from 'node:crypto';
 import { and, count, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
 import { createEnvelope } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents, type SqlExecutor } from '../../../../lib/events/outbox.js';
 import { isUuid } from '../../../../lib/ids.js';
+import { BatchedRead } from '../../../../lib/server/request-loaders.js';
 import type * as schema from '../db/schema.js';
 import { type NotificationKind, type NotificationRow, notifications, webhookDeliveries, webhooks } from '../db/schema.js';
 
@@ -119,13 +119,16 @@ export async function markRead(db: NotificationDb, userId: string, ids: readonly
   return changed.length;
 }
 
-/** A user's own notification, or any for an ADMIN; null otherwise, decided in the query. */
-export async function visibleNotification(db: NotificationDb, identity: Identity | null, id: unknown): Promise<NotificationRow | null> {
-  if (!identity || !isUuid(id)) return null;
-  const owner = identity.role === 'ADMIN' ? undefined : eq(notifications.userId, identity.userId);
-  const [row] = await db
-    .select()
-    .from(notifications)
-    .where(and(eq(notifications.id, id), owner));
-  return row ?? null;
-}
+/**
+ * Notifications by id, batched per request (lib/server/request-loaders.ts): a user's own, or any for an ADMIN;
+ * none otherwise, decided in the query.
+ */
+export const visibleNotifications = (db: NotificationDb) =>
+  new BatchedRead<NotificationRow>(async (ids, identity) => {
+    if (!identity) return [];
+    const owner = identity.role === 'ADMIN' ? undefined : eq(notifications.userId, identity.userId);
+    return db
+      .select()
+      .from(notifications)
+      .where(and(inArray(notifications.id, ids), owner));
+  }, (row) => row.id);

@@ -1,7 +1,7 @@
+import type { BatchedRead } from '../../../../lib/server/request-loaders.js';
+import type { NotificationRow } from '../db/schema.js';
 import type { WebhookDeliveryResolvers } from '../generated/resolvers-types.js';
-import { visibleNotification } from '../notifications/store.js';
-import type { NotificationServiceDeps } from '../deps.js';
 
-export const webhookDeliveryResolvers = (deps: NotificationServiceDeps): WebhookDeliveryResolvers => ({
-  notification: (delivery, _args, { identity }) => visibleNotification(deps.db, identity, delivery.notificationId),
+export const webhookDeliveryResolvers = (visibleNotifications: BatchedRead<NotificationRow>): WebhookDeliveryResolvers => ({
+  notification: (delivery, _args, { loaders }) => visibleNotifications.one(loaders, delivery.notificationId),
 });

@@ -11,19 +11,21 @@ import { queryResolvers } from './Query.js';
 import { subscriptionResolvers } from './Subscription.js';
 import { userResolvers } from './User.js';
 import { webhookDeliveryResolvers } from './WebhookDelivery.js';
+import { visibleNotifications } from '../notifications/store.js';
 
 export function createResolvers(deps: NotificationServiceDeps): GraphQLResolverMap<SubgraphContext> {
+  const notifications = visibleNotifications(deps.db);
   const resolvers: Resolvers = {
     DateTime: DateTimeScalar,
     Decimal: DecimalScalar,
     JSON: JSONScalar,
     Query: queryResolvers(deps),
     Mutation: mutationResolvers(deps),
-    Subscription: subscriptionResolvers(deps),
-    Notification: notificationResolvers(deps),
+    Subscription: subscriptionResolvers(deps, notifications),
+    Notification: notificationResolvers(notifications),
     User: userResolvers(deps),
     PriceAlert: priceAlertResolvers,
-    WebhookDelivery: webhookDeliveryResolvers(deps),
+    WebhookDelivery: webhookDeliveryResolvers(notifications),
   };
   return resolvers as GraphQLResolverMap<SubgraphContext>;
 }

@@ -22,7 +22,9 @@ export const prices = pgTable(
   (table) => [
     // The same observation polled twice is stored once.
     uniqueIndex('prices_observation_idx').on(table.symbol, table.vsCurrency, table.source, table.observedAt),
-    index('prices_latest_idx').on(table.symbol, table.vsCurrency, table.observedAt.desc()),
+    // desc().nullsFirst() is the order drizzle's desc() asks for; a bare .desc() makes DESC NULLS LAST, which
+    // PostgreSQL cannot read in that order, so it sorted the user's rows (or the table) instead.
+    index('prices_latest_idx').on(table.symbol, table.vsCurrency, table.observedAt.desc().nullsFirst()),
     check('prices_value_positive', sql`${table.value} > 0`),
   ],
 );

@@ -64,9 +64,11 @@ export const transactions = pgTable(
     uniqueIndex('transactions_idempotency_idx').on(table.initiatorId, table.idempotencyKey),
     // A quote buys once.
     uniqueIndex('transactions_quote_idx').on(table.quoteId),
-    index('transactions_from_idx').on(table.fromUserId, table.createdAt.desc(), table.id.desc()),
-    index('transactions_to_idx').on(table.toUserId, table.createdAt.desc(), table.id.desc()),
-    index('transactions_initiator_idx').on(table.initiatorId, table.createdAt.desc(), table.id.desc()),
+    // desc().nullsFirst() is the order drizzle's desc() asks for; a bare .desc() makes DESC NULLS LAST, which
+    // PostgreSQL cannot read in that order, so it sorted the user's rows (or the table) instead.
+    index('transactions_from_idx').on(table.fromUserId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
+    index('transactions_to_idx').on(table.toUserId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
+    index('transactions_initiator_idx').on(table.initiatorId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
     index('transactions_pending_idx').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
     check('transactions_amount_positive', sql`${table.amount} > 0`),
   ],
@@ -95,7 +97,7 @@ export const retirements = pgTable(
     message: text('message'),
     retiredAt: timestamp('retired_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (table) => [index('retirements_user_idx').on(table.userId, table.retiredAt.desc(), table.id.desc())],
+  (table) => [index('retirements_user_idx').on(table.userId, table.retiredAt.desc().nullsFirst(), table.id.desc().nullsFirst())],
 );
 
 /**

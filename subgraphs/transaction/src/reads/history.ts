@@ -1,7 +1,7 @@
-import { isUuid } from '../../../../lib/ids.js';
-import { and, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Currency } from '../../../../lib/money.js';
+import { BatchedRead } from '../../../../lib/server/request-loaders.js';
 import { checkPageSize, decodeCursor, encodeCursor, type Page, pageOf } from '../../../../lib/paging.js';
 import { type RetirementRow, retirements, type TransactionRow, transactions } from '../db/schema.js';
 import type { TransactionDb } from '../db/database.js';
@@ -14,12 +14,16 @@ export interface TransactionFilter {
   to?: Date | null;
 }
 
-/** The transactions `userId` may see (paid, asked for, or received once completed), newest first. */
+/**
+ * The transactions `userId` may see (paid, asked for, or received once completed), newest first. Read as the
+ * union of three pages, one per way of being a party, each walked in order on its own index (user, created_at,
+ * id): one OR over the three columns cannot use them in order, and for a user with many transactions
+ * PostgreSQL read the whole table and sorted it.
+ */
 export async function transactionsOf(db: TransactionDb, userId: string, page: { first: number; after?: string | null; filter?: TransactionFilter | null }): Promise<Page<TransactionRow>> {
   const first = checkPageSize(page.first);
   const filter = page.filter ?? {};
   const conditions: (SQL | undefined)[] = [
-    or(eq(transactions.fromUserId, userId), eq(transactions.initiatorId, userId), and(eq(transactions.toUserId, userId), eq(transactions.status, 'COMPLETED'))),
     filter.type ? eq(transactions.type, filter.type) : undefined,
     filter.status ? eq(transactions.status, filter.status) : undefined,
     filter.currency ? eq(transactions.currency, filter.currency) : undefined,
@@ -30,11 +34,22 @@ export async function transactionsOf(db: TransactionDb, userId: string, page: { 
     const { at, id } = decodeCursor(page.after);
     conditions.push(sql`(${transactions.createdAt}, ${transactions.id}) < (${at.toISOString()}::timestamptz, ${id}::uuid)`);
   }
+  const newestFirst = [desc(transactions.createdAt), desc(transactions.id)];
+  const pageAs = (party: SQL | undefined) =>
+    db
+      .select({ id: transactions.id })
+      .from(transactions)
+      .where(and(party, ...conditions))
+      .orderBy(...newestFirst)
+      .limit(first + 1);
+  const paid = pageAs(eq(transactions.fromUserId, userId));
+  const asked = pageAs(eq(transactions.initiatorId, userId));
+  const received = pageAs(and(eq(transactions.toUserId, userId), eq(transactions.status, 'COMPLETED')));
   const rows = await db
     .select()
     .from(transactions)
-    .where(and(...conditions))
-    .orderBy(desc(transactions.createdAt), desc(transactions.id))
+    .where(inArray(transactions.id, sql`(${paid} union ${asked} union ${received})`))
+    .orderBy(...newestFirst)
     .limit(first + 1);
   return pageOf(rows, first, (row) => encodeCursor(row.createdAt, row.id));
 }
@@ -72,8 +87,21 @@ export function partyUserIds(row: PartyFields): string[] {
   return [...new Set(parties.filter((userId): userId is string => userId !== null))];
 }
 
-export async function visibleTransaction(db: TransactionDb, identity: Identity, id: unknown): Promise<TransactionRow | null> {
-  if (!isUuid(id)) return null;
-  const [row] = await db.select().from(transactions).where(eq(transactions.id, id));
-  return row && isParty(identity, row) ? row : null;
+/** The transaction subgraph's batched reads (lib/server/request-loaders.ts), made once and shared by its resolvers. */
+export interface TransactionReads {
+  /** Transactions by id that the caller is a party to (`isParty`); none for an anonymous caller. */
+  visibleTransactions: BatchedRead<TransactionRow>;
+  /** Retirements by id (a retirement's id is its transaction's): callers have checked the transaction is visible. */
+  retirements: BatchedRead<RetirementRow>;
+}
+
+export function transactionReads(db: TransactionDb): TransactionReads {
+  return {
+    visibleTransactions: new BatchedRead(async (ids, identity) => {
+      if (identity === null) return [];
+      const rows = await db.select().from(transactions).where(inArray(transactions.id, ids));
+      return rows.filter((row) => isParty(identity, row));
+    }, (row) => row.id),
+    retirements: new BatchedRead((ids) => db.select().from(retirements).where(inArray(retirements.id, ids)), (row) => row.id),
+  };
 }

@@ -2,7 +2,7 @@ import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Event } from '../../../../lib/events/contracts/index.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
-import { isParty, visibleTransaction } from '../reads/history.js';
+import { isParty, type TransactionReads } from '../reads/history.js';
 import { signedIn } from '../../../../lib/auth/access.js';
 import { badInput } from '../../../../lib/errors.js';
 import type { TransactionDb } from '../db/database.js';
@@ -36,17 +36,17 @@ async function checkKept(db: TransactionDb, userId: string, afterSeq: number): P
   if ((await firstKeptAfter(db, userId, afterSeq)) !== afterSeq + 1) throw cursorExpired();
 }
 
-export const subscriptionResolvers = (deps: TransactionServiceDeps): SubscriptionResolvers => ({
+export const subscriptionResolvers = (deps: TransactionServiceDeps, reads: TransactionReads): SubscriptionResolvers => ({
   transactionUpdated: {
     subscribe: (_parent, _args, { identity }) => {
       const caller = signedIn(identity);
       return deps.feed.subscribe((event) => changedTransaction(caller, event) !== null);
     },
     // The event says which transaction changed; its current state comes from the table, checked again.
-    async resolve(event: FeedEvent, _args: unknown, { identity }: SubgraphContext) {
+    async resolve(event: FeedEvent, _args: unknown, { identity, loaders }: SubgraphContext) {
       const caller = signedIn(identity);
       const id = changedTransaction(caller, event);
-      const row = id ? await visibleTransaction(deps.db, caller, id) : null;
+      const row = id ? await reads.visibleTransactions.one(loaders, id) : null;
       // The feed passes only the caller's own transactions, so this is a bug, not a refusal.
       if (!row) throw new Error(`${event.type} event ${event.id} about a transaction its party cannot see`);
       return row;

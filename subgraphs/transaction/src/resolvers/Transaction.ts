@@ -1,16 +1,13 @@
-import { eq } from 'drizzle-orm';
 import { scaledToDecimal, trimDecimal } from '../../../../lib/decimal.js';
 import { formatAmount, SCALE } from '../../../../lib/money.js';
-import { retirements } from '../db/schema.js';
 import type { RetirementResolvers, TransactionResolvers } from '../generated/resolvers-types.js';
-import { visibleTransaction } from '../reads/history.js';
+import type { TransactionReads } from '../reads/history.js';
 import { signedIn } from '../../../../lib/auth/access.js';
-import type { TransactionServiceDeps } from '../deps.js';
 
 const userReference = (id: string | null) => (id ? { __typename: 'User' as const, id } : null);
 
-export const transactionResolvers = (deps: TransactionServiceDeps): TransactionResolvers => ({
-  __resolveReference: (reference, { identity }) => (identity ? visibleTransaction(deps.db, identity, reference.id) : null),
+export const transactionResolvers = (reads: TransactionReads): TransactionResolvers => ({
+  __resolveReference: (reference, { loaders }) => reads.visibleTransactions.one(loaders, reference.id),
   amount: (row) => formatAmount(BigInt(row.amount), row.currency),
   from: (row) => userReference(row.fromUserId),
   to: (row) => userReference(row.toUserId),
@@ -27,20 +24,16 @@ export const transactionResolvers = (deps: TransactionServiceDeps): TransactionR
     row.type === 'WITHDRAWAL' && row.toAddress
       ? { toAddress: row.toAddress, chainTransaction: row.chainTransactionId ? { __typename: 'ChainTransaction' as const, id: row.chainTransactionId } : null }
       : null,
-  async retirement(row) {
-    if (row.type !== 'RETIREMENT' || row.status !== 'COMPLETED') return null;
-    const [retirement] = await deps.db.select().from(retirements).where(eq(retirements.id, row.id));
-    return retirement ?? null;
-  },
+  retirement: (row, _args, { loaders }) => (row.type === 'RETIREMENT' && row.status === 'COMPLETED' ? reads.retirements.one(loaders, row.id) : null),
 });
 
 /** Tonnes as the token counts them, and kilograms for people (1 tonne = 1000 kg). */
-export const retirementResolvers = (deps: TransactionServiceDeps): RetirementResolvers => ({
-  async __resolveReference(reference, { identity }) {
-    const row = await visibleTransaction(deps.db, signedIn(identity), reference.id);
+export const retirementResolvers = (reads: TransactionReads): RetirementResolvers => ({
+  async __resolveReference(reference, { identity, loaders }) {
+    signedIn(identity);
+    const row = await reads.visibleTransactions.one(loaders, reference.id);
     if (!row || row.type !== 'RETIREMENT') return null;
-    const [retirement] = await deps.db.select().from(retirements).where(eq(retirements.id, row.id));
-    return retirement ?? null;
+    return reads.retirements.one(loaders, row.id);
   },
   tonnes: (retirement) => formatAmount(BigInt(retirement.amount), 'CARBON'),
   // The same count of 10^-18 tonnes is a count of 10^-15 kilograms: exact, no rounding.

@@ -10,18 +10,20 @@ import { queryResolvers } from './Query.js';
 import { subscriptionResolvers } from './Subscription.js';
 import { retirementResolvers, transactionResolvers } from './Transaction.js';
 import { userResolvers } from './User.js';
+import { transactionReads } from '../reads/history.js';
 
 export function createResolvers(deps: TransactionServiceDeps): GraphQLResolverMap<SubgraphContext> {
+  const reads = transactionReads(deps.db);
   const resolvers: Resolvers = {
     Amount: AmountScalar,
     DateTime: DateTimeScalar,
     Decimal: DecimalScalar,
-    Query: queryResolvers(deps),
+    Query: queryResolvers(deps, reads),
     Mutation: mutationResolvers(deps),
-    Subscription: subscriptionResolvers(deps),
+    Subscription: subscriptionResolvers(deps, reads),
     User: userResolvers(deps),
-    Transaction: transactionResolvers(deps),
-    Retirement: retirementResolvers(deps),
+    Transaction: transactionResolvers(reads),
+    Retirement: retirementResolvers(reads),
     CarbonQuote: {
       tonnes: (quote) => formatAmount(BigInt(quote.carbonAmount), 'CARBON'),
       totalUsd: (quote) => formatAmount(BigInt(quote.usdAmount), 'USD'),

@@ -1,11 +1,9 @@
-import { and, asc, eq } from 'drizzle-orm';
 import { isOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import { forbidden } from '../../../../lib/errors.js';
 import type { SubgraphContext } from '../../../../lib/server/subgraph-server.js';
-import { findProfile } from '../accounts/visibility.js';
-import { type UserRow, wallets } from '../db/schema.js';
+import { findProfile, type UserReads } from '../accounts/visibility.js';
+import type { UserRow } from '../db/schema.js';
 import type { UserResolvers, UserWalletArgs } from '../generated/resolvers-types.js';
-import type { UserServiceDeps } from '../deps.js';
 
 /**
  * Rows handed to the person who just proved they own them (register, login) before they have a token.
@@ -18,24 +16,24 @@ export function asSignedIn(user: UserRow): UserRow {
 }
 
 /** Fields only the account holder and ADMINs see; anyone else asking gets FORBIDDEN, never the value. */
-function accountHolderOnly<Args, Result>(resolve: (user: UserRow, args: Args) => Result) {
-  return (user: UserRow, args: Args, { identity }: SubgraphContext): Result => {
-    if (!justSignedIn.has(user) && !isOwnerOrAdmin(identity, user.id)) throw forbidden('Only the account holder sees this');
-    return resolve(user, args);
+function accountHolderOnly<Args, Result>(resolve: (user: UserRow, args: Args, context: SubgraphContext) => Result) {
+  return (user: UserRow, args: Args, context: SubgraphContext): Result => {
+    if (!justSignedIn.has(user) && !isOwnerOrAdmin(context.identity, user.id)) throw forbidden('Only the account holder sees this');
+    return resolve(user, args, context);
   };
 }
 
-export const userResolvers = (deps: UserServiceDeps): UserResolvers => ({
-  __resolveReference(reference, { identity }) {
-    return findProfile(deps, identity, reference.id);
+export const userResolvers = (reads: UserReads): UserResolvers => ({
+  __resolveReference(reference, { loaders }) {
+    return findProfile(reads, loaders, reference.id);
   },
   email: accountHolderOnly((user) => user.email),
   role: accountHolderOnly((user) => user.role),
   createdAt: accountHolderOnly((user) => user.createdAt),
-  // Enum order of `currency` is USD, ETH, CARBON, which is the order the API promises.
-  wallets: accountHolderOnly((user) => deps.db.select().from(wallets).where(eq(wallets.userId, user.id)).orderBy(asc(wallets.currency))),
-  wallet: accountHolderOnly(async (user, { currency }: UserWalletArgs) => {
-    const [wallet] = await deps.db.select().from(wallets).where(and(eq(wallets.userId, user.id), eq(wallets.currency, currency)));
-    return wallet ?? null;
+  wallets: accountHolderOnly((user, _args, { loaders }) => reads.walletsOfUsers.all(loaders, user.id)),
+  // One of the three wallets the list reads anyway: a list of users asking for a wallet each is one statement.
+  wallet: accountHolderOnly(async (user, { currency }: UserWalletArgs, { loaders }) => {
+    const owned = await reads.walletsOfUsers.all(loaders, user.id);
+    return owned.find((wallet) => wallet.currency === currency) ?? null;
   }),
 });
