@@ -3,16 +3,15 @@
  * supergraph file it is given (the committed one routed to where the subgraphs listen), with either of its query
  * planners, and subgraph request deduplication on or off. Subgraphs answer only our internal credential, so it
  * sends the one our gateway would send, minted by the same code from the caller's verified bearer token
- * (as test/operations/hive-gateway.test.ts does). Started by targets.ts; stops on SIGTERM.
+ * (scripts/infra/hive-gateway.ts). Started by targets.ts; stops on SIGTERM.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createGatewayRuntime, Logger } from '@graphql-hive/gateway';
 import { z } from 'zod';
-import { InternalCredential, INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
-import { bearerToken, verifyUserToken } from '../../lib/auth/user-token.js';
 import { parseConfig, port } from '../../lib/config.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
+import { internalCredentialHeaders } from '../../scripts/infra/hive-gateway.js';
 
 const hiveSettingsSchema = z.object({
   PORT: port(4000),
@@ -26,21 +25,13 @@ const hiveSettingsSchema = z.object({
 const settings = parseConfig(hiveSettingsSchema, process.env);
 // The same token settings our gateway reads, from the same variables.
 const config = parseConfig(gatewayConfigSchema, process.env);
-const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
-const credential = new InternalCredential(config.GATEWAY_SECRET);
 
 const runtime = createGatewayRuntime({
   supergraph: readFileSync(settings.SUPERGRAPH_PATH, 'utf8'),
   logging: new Logger({ level: 'warn' }),
   ...(settings.HIVE_QUERY_PLANNER === 'rust' ? { unifiedGraphHandler: (await import('@graphql-hive/router-runtime')).unifiedGraphHandler } : {}),
   transportEntries: { '*.http': { options: { deduplicateInflightRequests: settings.HIVE_SUBGRAPH_DEDUPLICATION === 'on' } } },
-  propagateHeaders: {
-    fromClientToSubgraphs: async ({ request }) => {
-      const token = bearerToken(request.headers.get('authorization') ?? undefined);
-      const identity = token === undefined ? null : await verifyUserToken(token, tokens);
-      return { [INTERNAL_CREDENTIAL_HEADER]: await credential.mint({ kind: 'gateway', identity }) };
-    },
-  },
+  propagateHeaders: internalCredentialHeaders(config),
 });
 // The supergraph is loaded on first use; asking for the schema now makes any complaint about it fail the start.
 await runtime.getSchema();

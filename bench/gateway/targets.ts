@@ -6,7 +6,7 @@ import type { Role } from '../../lib/auth/identity.js';
 import { INTERNAL_CREDENTIAL_HEADER, InternalCredential } from '../../lib/auth/internal-credential.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../lib/subgraphs.js';
 import { subgraphUrlVariable } from '../../gateway/src/config.js';
-import { readSupergraph } from '../../gateway/src/supergraph.js';
+import { supergraphRoutedTo } from '../../scripts/infra/hive-gateway.js';
 import type { Cluster } from '../../scripts/cluster/index.js';
 import { type ProcessSpec, SupervisedProcess } from '../../scripts/cluster/supervisor.js';
 import { freePort } from '../../scripts/infra/ports.js';
@@ -136,11 +136,7 @@ export async function startSingleProcess(cluster: Cluster, secrets: SharedSecret
  * subgraphs listen, for Hive Gateway to load, and returns its path.
  */
 export async function writeRoutedSupergraph(cluster: Cluster, dir: string): Promise<string> {
-  const routed = readSupergraph().replace(/(@join__graph\(name: "([^"]+)", url: ")[^"]+("\))/g, (_match, head: string, name: string, tail: string) => {
-    const instance = cluster.instances[name as SubgraphName]?.[0];
-    if (!instance) throw new Error(`the cluster runs no ${name} subgraph`);
-    return `${head}${instance.url}${tail}`;
-  });
+  const routed = supergraphRoutedTo((name) => cluster.instances[name as SubgraphName]?.[0]?.url);
   const path = join(dir, 'supergraph-routed.graphql');
   await writeFile(path, routed);
   return path;

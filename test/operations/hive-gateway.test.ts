@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createGatewayRuntime, type GatewayRuntime, Logger, type LogLevel } from '@graphql-hive/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InternalCredential, INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
-import { bearerToken, verifyUserToken } from '../../lib/auth/user-token.js';
 import { parseConfig } from '../../lib/config.js';
 import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { readSupergraph, subgraphsOf } from '../../gateway/src/supergraph.js';
+import { internalCredentialHeaders, supergraphRoutedTo } from '../../scripts/infra/hive-gateway.js';
 import { freePort } from '../../scripts/infra/ports.js';
 import { type Person, register } from '../support/people.js';
 import { type GraphQLResult, postGraphQL, type ServiceName, type Stack, startStack, TEST_SECRETS } from '../support/stack.js';
@@ -29,36 +28,16 @@ let stack: Stack;
 let hive: { url: string; runtime: GatewayRuntime; server: Server };
 
 /**
- * The committed supergraph with only its routing URLs changed (`@join__graph(url:)`), to where this stack's
- * subgraphs listen: the copy lives in memory and every other character is the committed file's.
- */
-function supergraphRoutedTo(subgraphs: Stack['subgraphs']): string {
-  return readSupergraph().replace(/(@join__graph\(name: "([^"]+)", url: ")[^"]+("\))/g, (_match, head: string, name: string, tail: string) => {
-    const url = subgraphs[name as ServiceName]?.url;
-    if (!url) throw new Error(`the stack runs no ${name} subgraph`);
-    return `${head}${url}${tail}`;
-  });
-}
-
-/**
  * Hive Gateway in this process, on a free port. Our subgraphs answer only a signed internal credential
  * (lib/auth/internal-credential.ts); Hive sends the one our gateway sends, minted by the same code from the
  * caller's verified bearer token, and never the client's own headers.
  */
 async function startHiveGateway(supergraphSdl: string): Promise<typeof hive> {
   const config = parseConfig(gatewayConfigSchema, { ...TEST_SECRETS, NODE_ENV: 'test' });
-  const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS };
-  const credential = new InternalCredential(config.GATEWAY_SECRET);
   const runtime = createGatewayRuntime({
     supergraph: supergraphSdl,
     logging: new Logger({ level: 'debug', writers: [{ write: (level, attrs, msg) => void hiveLog.push({ level, attrs, msg }) }] }),
-    propagateHeaders: {
-      fromClientToSubgraphs: async ({ request }) => {
-        const token = bearerToken(request.headers.get('authorization') ?? undefined);
-        const identity = token === undefined ? null : await verifyUserToken(token, tokens);
-        return { [INTERNAL_CREDENTIAL_HEADER]: await credential.mint({ kind: 'gateway', identity }) };
-      },
-    },
+    propagateHeaders: internalCredentialHeaders(config),
   });
   // The supergraph is loaded on first use; asking for the schema now makes any complaint about it show at start.
   await runtime.getSchema();
@@ -82,7 +61,7 @@ const warningsAndErrors = () => hiveLog.filter((line) => line.level === 'warn' |
 beforeAll(async () => {
   // One price observation for the whole file, so both gateways are asked about the same one.
   stack = await startStack({ serviceEnv: { transaction: { DEV_FAUCET: 'true' }, price: { PRICE_POLL_INTERVAL_MS: '3600000', PRICE_BACKFILL_DAYS: '1' } } });
-  hive = await startHiveGateway(supergraphRoutedTo(stack.subgraphs));
+  hive = await startHiveGateway(supergraphRoutedTo((name) => stack.subgraphs[name as ServiceName]?.url));
 }, 80_000);
 
 afterAll(async () => {
@@ -112,7 +91,7 @@ const ME_AND_HISTORY = /* GraphQL */ `
 
 describe('Hive Gateway over the committed supergraph', () => {
   it('loads the supergraph without a warning or an error', () => {
-    expect(subgraphsOf(supergraphRoutedTo(stack.subgraphs)).map(({ name }) => name)).toEqual(subgraphsOf(readSupergraph()).map(({ name }) => name));
+    expect(subgraphsOf(supergraphRoutedTo((name) => stack.subgraphs[name as ServiceName]?.url)).map(({ name }) => name)).toEqual(subgraphsOf(readSupergraph()).map(({ name }) => name));
     expect(hiveLog.map(({ msg }) => msg)).toContain('Initial Supergraph fetched');
     expect(warningsAndErrors()).toEqual([]);
   });
