@@ -3,6 +3,8 @@
  * gateway path with uniform wallets, taken over the measured window only (not the start-up, nor the users'
  * registration, whose bcrypt would drown the rest). Writes the .cpuprofile and prints its summary
  * (bench/profile-summary.ts). PROFILE_SECONDS (default 10), PROFILE_CLIENTS (default 16), PROFILE_OUT.
+ * It also measures the platform's CPU with no transfers (pollers, relays, the chain indexer) first: on a busy
+ * machine transfers are few, and that fixed cost divided by them would pass for a cost of each.
  */
 import { writeFile, mkdtemp, rm, chmod } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -27,6 +29,8 @@ const settings = parseConfig(
   process.env,
 );
 
+const IDLE_MEASURE_MS = 5_000;
+
 const workDir = await mkdtemp(join(tmpdir(), 'ecocoin-profile-'));
 // When we run as root, PostgreSQL runs as its own user and must be able to enter this folder.
 await chmod(workDir, 0o755);
@@ -34,6 +38,10 @@ const platform = await startPlatform(join(workDir, 'postgres'));
 try {
   const users = await createFundedUsers(platform.gatewayUrl, platform.admin, settings.PROFILE_USERS);
   const path = gatewayPath(platform.gatewayUrl);
+  const idleCpuAtStart = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MEASURE_MS));
+  const idleCpu = process.cpuUsage(idleCpuAtStart);
+  const idleCpuPercent = ((idleCpu.user + idleCpu.system) / 1000 / IDLE_MEASURE_MS) * 100;
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -52,8 +60,9 @@ try {
   session.disconnect();
   await writeFile(settings.PROFILE_OUT, JSON.stringify(profile));
   const cpuMsPerTransfer = (result.processCpuPercent * 10) / result.perSecond;
+  const cpuMsPerTransferAboveIdle = ((result.processCpuPercent - idleCpuPercent) * 10) / result.perSecond;
   process.stdout.write(
-    `${result.perSecond.toFixed(1)} transfers/s, process CPU ${result.processCpuPercent.toFixed(0)} %, ${cpuMsPerTransfer.toFixed(2)} ms CPU per transfer, JS thread busy ${(result.eventLoopUtilization * 100).toFixed(0)} %, failures ${JSON.stringify(result.failures)}\n`,
+    `${result.perSecond.toFixed(1)} transfers/s, process CPU ${result.processCpuPercent.toFixed(0)} % (${idleCpuPercent.toFixed(1)} % with no transfers), ${cpuMsPerTransfer.toFixed(2)} ms CPU per transfer (${cpuMsPerTransferAboveIdle.toFixed(2)} ms above idle), JS thread busy ${(result.eventLoopUtilization * 100).toFixed(0)} %, failures ${JSON.stringify(result.failures)}\n`,
   );
   process.stdout.write(`${summarizeProfile(profile, result.succeeded)}\nwritten: ${settings.PROFILE_OUT}\n`);
 } finally {
