@@ -13,6 +13,12 @@ export interface DurableConsumerOptions<T extends Topic> {
   log: Logger;
   /** Counts events skipped because their version is unknown here or their data breaks the contract. */
   metrics: EventMetrics;
+  /**
+   * Whether an event has an effect here at all, decided from the event alone. One that has none is skipped
+   * without an SQL transaction: with nothing applied there is nothing a redelivery could apply twice, so its
+   * id need not be stored. Unset, every event is applied.
+   */
+  concerns?(event: Event<T>): boolean;
   /** The effect of one event, run in the SQL transaction that records the event id. */
   apply(event: Event<T>, tx: SqlExecutor): Promise<void>;
 }
@@ -31,7 +37,7 @@ export function startDurableConsumer<T extends Topic>(options: DurableConsumerOp
     fromBeginning: true,
     handle: async (envelope) => {
       const event = read(envelope);
-      if (!event) return;
+      if (!event || options.concerns?.(event) === false) return;
       // The transport runs this as part of the request that wrote the event, so these lines carry its requestId.
       const applied = await applyOnce(options.db, options.name, envelope, (tx) => options.apply(event, tx));
       log.debug({ consumer: options.name, eventId: envelope.id, type: envelope.type }, applied ? 'event applied' : 'event already applied; skipped');

@@ -22,9 +22,10 @@ export async function enqueueEvents(tx: SqlExecutor, envelopes: readonly Produce
   if (envelopes.length === 0) return;
   for (const envelope of envelopes) checkProducedEvent(envelope);
   const requestId = currentRequestId() ?? null;
-  await tx.insert(outbox).values(envelopes.map((envelope) => ({ id: envelope.id, topic: envelope.type, key: envelope.key, envelope, requestId })));
-  // Delivered at commit only, so the relay wakes at once instead of at its next poll.
-  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+  const insert = tx.insert(outbox).values(envelopes.map((envelope) => ({ id: envelope.id, topic: envelope.type, key: envelope.key, envelope, requestId })));
+  // The notification is delivered at commit only, so the relay wakes at once instead of at its next poll. One
+  // statement, one round trip: PostgreSQL runs a data-modifying WITH whether or not the select reads it.
+  await tx.execute(sql`with inserted as (${insert.getSQL()}) select pg_notify(${OUTBOX_CHANNEL}, '')`);
 }
 
 /**

@@ -116,11 +116,23 @@ function variablesRefusal(schema: GraphQLSchema, operation: OperationDefinitionN
  * Decimal) check their own text; `_Any` carries the gateway's entity representations, not a client's input.
  */
 export function textInputPlugin<Context extends BaseContext>(): ApolloServerPlugin<Context> {
+  // Apollo hands the same parsed document to every request with the same text (its document cache), and what
+  // the literals say does not change: each document is walked once, not once per request. One schema per
+  // server, so the document alone is the key.
+  const literalRefusals = new WeakMap<DocumentNode, Refusal | null>();
+  const literalRefusalOf = (schema: GraphQLSchema, document: DocumentNode) => {
+    let refusal = literalRefusals.get(document);
+    if (refusal === undefined) {
+      refusal = literalRefusal(schema, document) ?? null;
+      literalRefusals.set(document, refusal);
+    }
+    return refusal;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request, schema }) {
-          const refusal = literalRefusal(schema, document) ?? (operation ? variablesRefusal(schema, operation, request.variables ?? {}) : undefined);
+          const refusal = literalRefusalOf(schema, document) ?? (operation ? variablesRefusal(schema, operation, request.variables ?? {}) : undefined);
           if (refusal) throw refusedRequest('BAD_USER_INPUT', `${refusal.field} ${refusal.problem}`, { field: refusal.field });
         },
       };

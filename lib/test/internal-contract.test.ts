@@ -67,6 +67,22 @@ describe('the client of an internal call', () => {
     answerText = JSON.stringify({ id: 'not-a-uuid', role: 'OWNER', displayName: 'Ann' });
     await expect(client().call(userLookupCall, { id: crypto.randomUUID() })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
   });
+
+  it('takes a service that does not answer within its time-out, or is not there, as UPSTREAM_UNAVAILABLE', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const startedMs = performance.now();
+      const refused = await new InternalClient(silentUrl, new InternalCredential(SECRET), service, 200, log).call(marketStockCall, {}).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retriable: true, cause: expect.stringContaining('no answer within 200 ms') });
+      expect(performance.now() - startedMs).toBeLessThan(2_000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+    await expect(new InternalClient(silentUrl, new InternalCredential(SECRET), service, 200, log).call(marketStockCall, {})).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+  });
 });
 
 describe('an internal route', () => {

@@ -12,7 +12,7 @@ import { createCustody } from './chain/custody.js';
 import { Sender } from './chain/sender.js';
 import { createStakingLock } from './chain/staking.js';
 import { startDepositSweeper } from './chain/deposits.js';
-import { queueRetirement, startRetirementRecorder } from './chain/retirements.js';
+import { isCompletedRetirement, queueRetirement, startRetirementRecorder } from './chain/retirements.js';
 import { startTracker } from './chain/tracker.js';
 import { withdrawalAddressCheckRoute, withdrawalRoute } from './chain/withdrawals.js';
 import { type BlockchainConfig, blockchainConfigSchema, DEFAULT_PORT, loadBlockchainConfig, SERVICE } from './config.js';
@@ -51,6 +51,7 @@ export function start(config: BlockchainConfig, options: StartOptions = {}): Pro
           topics: ['transaction.status'],
           log: runtime.log,
           metrics: runtime.metrics,
+          concerns: (event) => isCompletedRetirement(event.data),
           apply: (event, tx) => queueRetirement(deps, event, tx),
         });
         const tasks: BackgroundTask[] = [

@@ -171,6 +171,29 @@ describe('a durable consumer', () => {
     expect(duplicates?.count).toBe(0);
   });
 
+  it('stores nothing for an event that tells nobody anything, and applies the next one that does', async () => {
+    const fay = await harness.person('Fay');
+    const walletEvent = (balanceMinor: string) =>
+      createEnvelope('wallet.updated', fay.id, {
+        walletId: randomUUID(),
+        userId: fay.id,
+        currency: 'USD',
+        balance: `${balanceMinor.slice(0, -2) || '0'}.${balanceMinor.slice(-2).padStart(2, '0')}`,
+        balanceMinor,
+        changeMinor: '-100',
+        postingId: randomUUID(),
+        postingKind: 'transfer',
+        updatedAt: new Date().toISOString(),
+      });
+    const [stillFunded, emptied] = [walletEvent('500'), walletEvent('0')];
+    // Same key, same partition: once the emptying one is applied, the one before it was read.
+    await produceEnvelopes([stillFunded, emptied]);
+    await waitFor(async () => (await notificationsOf(harness, fay)).nodes.some((node) => node.kind === 'WALLET_EMPTY'), { timeoutMs: EVENT_WAIT_MS, message: 'the wallet-empty notice' });
+    const stored = await database<{ event_id: string }[]>`select event_id from processed_events where event_id in (${stillFunded.id}, ${emptied.id})`;
+    expect(stored.map((row) => row.event_id)).toEqual([emptied.id]);
+    expect((await notificationsOf(harness, fay)).nodes.map((node) => node.kind)).toEqual(['WALLET_EMPTY']);
+  });
+
   it('logs and skips messages that are not events, and goes on with the next', async () => {
     const dan = await harness.person('Dan');
     await produceRaw('blockchain.event', dan.id, ['not json {', JSON.stringify({ hello: 'world' })]);

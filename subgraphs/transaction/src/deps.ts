@@ -1,3 +1,4 @@
+import type { ExpiringCache } from '../../../lib/auth/token-cache.js';
 import type { LiveFeed } from '../../../lib/events/live-feed.js';
 import type { InternalClient } from '../../../lib/internal-client.js';
 import type { Logger } from '../../../lib/log.js';
@@ -18,6 +19,8 @@ export interface TransactionDeps {
   log: Logger;
   /** The user subgraph, which owns balances and applies postings. */
   users: InternalClient;
+  /** User ids the user subgraph has answered for lately (workflows/input-checks.ts). */
+  knownUserIds: ExpiringCache<true>;
   /** The price subgraph, for signed quotes. */
   prices: InternalClient;
   /** The blockchain subgraph, which mints withdrawals. */

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { ExpiringCache } from '../../../lib/auth/token-cache.js';
 import { startDurableConsumer } from '../../../lib/events/consumer.js';
 import { startLiveFeed } from '../../../lib/events/live-feed.js';
 import { InternalClient } from '../../../lib/internal-client.js';
@@ -9,6 +10,7 @@ import * as schema from './db/schema.js';
 import { TRANSACTION_FEED_TOPICS, type TransactionServiceDeps } from './deps.js';
 import { createResolvers } from './resolvers/index.js';
 import { startFeedRetention } from './feed/entries.js';
+import { KNOWN_USER_IDS_MAX } from './workflows/input-checks.js';
 import { startRecovery } from './workflows/recovery.js';
 import { WORKFLOWS } from './workflows/registry.js';
 
@@ -35,6 +37,7 @@ export function start(config: TransactionConfig, options: StartOptions = {}): Pr
           db: runtime.db,
           log: runtime.log,
           users: new InternalClient(config.USER_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS, runtime.log),
+          knownUserIds: new ExpiringCache(KNOWN_USER_IDS_MAX),
           prices: new InternalClient(config.PRICE_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS, runtime.log),
           // A withdrawal waits for its mint to be mined (up to 10 s) before the blockchain subgraph answers.
           blockchain: new InternalClient(config.BLOCKCHAIN_SERVICE_URL, runtime.credential, caller, config.INTERNAL_TIMEOUT_MS + 15_000, runtime.log),

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, notInArray, or, sql } from 'drizzle-orm';
 import { encodeFunctionData, type Hash, parseEventLogs } from 'viem';
 import { carbonTokenAbi } from '../../../../contracts/artifacts/index.js';
-import { createEnvelope, type Event } from '../../../../lib/events/contracts/index.js';
+import { createEnvelope, type Event, type EventData } from '../../../../lib/events/contracts/index.js';
 import { enqueueEvents, type SqlExecutor } from '../../../../lib/events/outbox.js';
 import type { RETIREMENT_CHAIN_STATUSES } from '../../../../lib/events/contracts/blockchain-event.js';
 import { formatAmount } from '../../../../lib/money.js';
@@ -15,6 +15,11 @@ import { BatchedRead } from '../../../../lib/server/request-loaders.js';
 const SEND_ATTEMPTS_MAX = 3;
 const BATCH_SIZE_MAX = 10;
 
+type TransactionStatus = EventData<'transaction.status'>;
+
+/** The one kind of `transaction.status` this subgraph acts on; every other one passes it by. */
+export const isCompletedRetirement = (data: TransactionStatus): data is Extract<TransactionStatus, { type: 'RETIREMENT' }> => data.type === 'RETIREMENT' && data.status === 'COMPLETED';
+
 /**
  * From `transaction.status`: a retirement completed on the ledger is queued to be recorded on chain. Other
  * transactions are not this subgraph's business. A retirement is always the retiring user's own (fromUserId);
@@ -22,7 +27,7 @@ const BATCH_SIZE_MAX = 10;
  */
 export async function queueRetirement(deps: Pick<BlockchainServiceDeps, 'chain'>, event: Event<'transaction.status'>, tx: SqlExecutor): Promise<void> {
   const retirement = event.data;
-  if (retirement.type !== 'RETIREMENT' || retirement.status !== 'COMPLETED') return;
+  if (!isCompletedRetirement(retirement)) return;
   if (!retirement.fromUserId) {
     deps.chain.log.error({ eventId: event.id, transactionId: retirement.transactionId }, 'retirement without the user who retired; not recorded on chain');
     return;

@@ -11,14 +11,15 @@ import { createNotifications, type Notice } from './store.js';
 
 export const CONSUMED_TOPICS = ['transaction.status', 'wallet.updated', 'price.updated', 'blockchain.event'] as const satisfies readonly Topic[];
 
-async function noticesFor(event: Event<(typeof CONSUMED_TOPICS)[number]>, tx: SqlExecutor): Promise<Notice[]> {
+type ConsumedEvent = Event<(typeof CONSUMED_TOPICS)[number]>;
+
+/** The notices an event names by itself; a price's alerts depend on what is stored, so they are found in the transaction. */
+function noticesOf(event: Exclude<ConsumedEvent, { type: 'price.updated' }>): Notice[] {
   switch (event.type) {
     case 'transaction.status':
       return noticesForTransaction(event.data);
     case 'wallet.updated':
       return noticesForWallet(event.data);
-    case 'price.updated':
-      return firePriceAlerts(tx, event.data);
     case 'blockchain.event':
       return noticesForBlockchainEvent(event.data);
   }
@@ -38,8 +39,11 @@ export async function startNotificationConsumer(options: { transport: EventTrans
     topics: CONSUMED_TOPICS,
     log,
     metrics: options.metrics,
+    // Most events name nobody to tell (a balance that did not reach zero, a transfer's sender): those cost no transaction.
+    concerns: (event) => event.type === 'price.updated' || noticesOf(event).length > 0,
     apply: async (event, tx) => {
-      const created = await createNotifications(tx, await noticesFor(event, tx));
+      const notices = event.type === 'price.updated' ? await firePriceAlerts(tx, event.data) : noticesOf(event);
+      const created = await createNotifications(tx, notices);
       if (created.length > 0) log.debug({ eventId: event.id, type: event.type, notifications: created.length }, 'notifications created');
     },
   });

@@ -27,12 +27,15 @@ export async function appendFeedEntries(tx: SqlTransaction, row: TransactionRow)
   // In id order, so two transactions with the same parties lock their heads in the same order (no deadlock).
   const userIds = partyUserIds(row).sort();
   if (userIds.length === 0) return;
-  const heads = await tx
+  const heads = tx
     .insert(transactionFeedHeads)
     .values(userIds.map((userId) => ({ userId, seq: 1 })))
     .onConflictDoUpdate({ target: transactionFeedHeads.userId, set: { seq: sql`${transactionFeedHeads.seq} + 1` } })
-    .returning();
-  await tx.insert(transactionFeed).values(heads.map((head) => ({ userId: head.userId, seq: head.seq, transactionId: row.id, status: row.status })));
+    .returning({ userId: transactionFeedHeads.userId, seq: transactionFeedHeads.seq });
+  // One statement, one round trip: each party's head moves on and its entry takes the new number.
+  await tx.execute(sql`with heads as (${heads.getSQL()})
+    insert into ${transactionFeed} (user_id, seq, transaction_id, status)
+    select heads.user_id, heads.seq, ${row.id}::uuid, ${row.status}::transaction_status from heads`);
 }
 
 /** The entries of `userId` after `afterSeq`, oldest first, at most `limit`, each with its transaction as it is now. */

@@ -1,12 +1,11 @@
 import { signedIn } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { badInput } from '../../../../lib/errors.js';
-import { isUuid } from '../../../../lib/ids.js';
 import { type Currency, parseAmount } from '../../../../lib/money.js';
 import type { TransactionRow } from '../db/schema.js';
 import type { TransactionDeps } from '../deps.js';
 import { resultOf, runTransaction } from './engine.js';
-import { checkIdempotencyKey, checkText, lookUpUser } from './input-checks.js';
+import { checkIdempotencyKey, checkText, userIdOf } from './input-checks.js';
 import { present, type Workflow } from './workflow.js';
 
 const MEMO_LENGTH_MAX = 200;
@@ -34,17 +33,17 @@ export async function transfer(deps: TransactionDeps, identity: Identity, input:
   const memo = checkText(input.memo, 'memo', MEMO_LENGTH_MAX, false);
   const to = input.to.trim();
   if (to === '' || to.length > RECIPIENT_LENGTH_MAX) throw badInput('to must be a user id or an email', { field: 'to' });
-  const recipient = await lookUpUser(deps, isUuid(to) ? { id: to } : { email: to });
-  if (recipient.id === identity.userId) throw badInput('You cannot transfer to yourself', { field: 'to' });
+  const recipientId = await userIdOf(deps, to);
+  if (recipientId === identity.userId) throw badInput('You cannot transfer to yourself', { field: 'to' });
   const transaction = {
     initiatorId: identity.userId,
     idempotencyKey,
     fromUserId: identity.userId,
-    toUserId: recipient.id,
+    toUserId: recipientId,
     currency: input.currency,
     amount: amountMinor,
     memo,
-    request: { toUserId: recipient.id, currency: input.currency, amountMinor: String(amountMinor), memo },
+    request: { toUserId: recipientId, currency: input.currency, amountMinor: String(amountMinor), memo },
   };
   return resultOf(await runTransaction(deps, transferWorkflow, transaction));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, or, type SQL } from 'drizzle-orm';
+import { and, eq, or, type SQL, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { trimDecimal } from '../../../../lib/decimal.js';
 import { AppError, badInput, notFound } from '../../../../lib/errors.js';
@@ -119,9 +119,13 @@ export async function applyPosting(db: Db, request: PostingRequest): Promise<Pos
         if (balanceAfter < 0n && wallet.systemAccount !== 'external') throw insufficientFunds(wallet, entry.currency);
         applied.push({ walletId: wallet.id, account: walletAccount(wallet), currency: entry.currency, amountMinor: String(entry.amountMinor), balanceAfterMinor: String(balanceAfter) });
       }
-      for (const entry of applied) {
-        await tx.update(wallets).set({ balance: entry.balanceAfterMinor, updatedAt }).where(eq(wallets.id, entry.walletId));
-      }
+      // Every wallet in one statement: they are locked already, so the order of the updates decides nothing.
+      const balances = sql.join(
+        applied.map((entry) => sql`(${entry.walletId}::uuid, ${entry.balanceAfterMinor}::numeric)`),
+        sql`, `,
+      );
+      await tx.execute(sql`update ${wallets} set balance = changed.balance, updated_at = ${updatedAt.toISOString()}::timestamptz
+        from (values ${balances}) as changed (id, balance) where ${wallets.id} = changed.id`);
       await tx.insert(postingEntries).values(
         applied.map((entry) => ({ postingId: request.id, walletId: entry.walletId, currency: entry.currency, amount: entry.amountMinor, balanceAfter: entry.balanceAfterMinor })),
       );
