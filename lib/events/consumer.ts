@@ -37,8 +37,12 @@ export function startDurableConsumer<T extends Topic>(options: DurableConsumerOp
     fromBeginning: true,
     handle: async (envelope) => {
       const event = read(envelope);
-      if (!event || options.concerns?.(event) === false) return;
+      if (!event) return;
       // The transport runs this as part of the request that wrote the event, so these lines carry its requestId.
+      if (options.concerns?.(event) === false) {
+        log.debug({ consumer: options.name, eventId: envelope.id, type: envelope.type }, 'event has no effect here; skipped');
+        return;
+      }
       const applied = await applyOnce(options.db, options.name, envelope, (tx) => options.apply(event, tx));
       log.debug({ consumer: options.name, eventId: envelope.id, type: envelope.type }, applied ? 'event applied' : 'event already applied; skipped');
     },
