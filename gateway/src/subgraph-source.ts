@@ -1,4 +1,5 @@
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
@@ -9,6 +10,7 @@ import { InFlight } from './in-flight.js';
 type Fetcher = RemoteGraphQLDataSource['fetcher'];
 type FetcherInit = NonNullable<Parameters<Fetcher>[1]>;
 type FetcherResponse = Awaited<ReturnType<Fetcher>>;
+type AnswerHeadersShape = FetcherResponse['headers'];
 type ProcessOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -37,6 +39,7 @@ export interface SubgraphSourceOptions {
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly #inFlight: InFlight<SubgraphAnswer>;
+  readonly #target: RequestTarget;
 
   constructor(
     private readonly name: string,
@@ -44,11 +47,13 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly options: SubgraphSourceOptions,
   ) {
     super({ url });
+    this.#target = requestTargetOf(url);
     this.#inFlight = new InFlight(options.onDeduplicated);
-    this.fetcher = async (input, init = {}) => {
+    // Apollo fetches this source's own URL only: it is parsed once, here, and not for every fetch.
+    this.fetcher = async (_url, init = {}) => {
       const { [SHAREABLE_MARK]: shareable, ...headers } = init.headers ?? {};
       const fetchInit = { ...init, headers };
-      const answer = await (shareable ? this.#inFlight.share(sharingKey(fetchInit), () => this.#fetch(input, fetchInit)) : this.#fetch(input, fetchInit));
+      const answer = await (shareable ? this.#inFlight.share(sharingKey(fetchInit), () => this.#fetch(fetchInit)) : this.#fetch(fetchInit));
       return new AnswerResponse(answer);
     };
   }
@@ -60,12 +65,12 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
    * left of the first one's time-out: never longer than its own would have been, and the subgraph is answering
    * already.
    */
-  async #fetch(input: string, init: FetcherInit): Promise<SubgraphAnswer> {
+  async #fetch(init: FetcherInit): Promise<SubgraphAnswer> {
     const startedMs = performance.now();
     const seconds = () => (performance.now() - startedMs) / 1000;
     const onFetch = this.options.onFetch ?? (() => {});
     try {
-      const answer = await post(input, init, this.options.timeoutMs);
+      const answer = await post(this.#target, init, this.options.timeoutMs);
       onFetch(`${Math.floor(answer.status / 100)}xx`, seconds());
       return answer;
     } catch (error) {
@@ -139,7 +144,8 @@ interface SubgraphAnswer {
   url: string;
   status: number;
   statusText: string;
-  headers: [string, string][];
+  /** By lower-case name, as node:http gives them. */
+  headers: ReadonlyMap<string, string>;
   body: string;
 }
 
@@ -150,27 +156,44 @@ const SOCKETS_PER_SUBGRAPH_MAX = 256;
  * is 5 s by default), so a fetch is not sent down a socket the server is closing.
  */
 const IDLE_SOCKET_TIMEOUT_MS = 4_000;
-const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS_PER_SUBGRAPH_MAX, timeout: IDLE_SOCKET_TIMEOUT_MS });
+const agentOptions = { keepAlive: true, maxSockets: SOCKETS_PER_SUBGRAPH_MAX, timeout: IDLE_SOCKET_TIMEOUT_MS };
+const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+
+/** Where a subgraph is, in node:http's terms (an IPv6 address without its URL brackets). */
+interface RequestTarget {
+  url: string;
+  https: boolean;
+  hostname: string;
+  port: string;
+  path: string;
+}
+
+function requestTargetOf(url: string): RequestTarget {
+  const parsed = new URL(url);
+  return { url, https: parsed.protocol === 'https:', hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port, path: `${parsed.pathname}${parsed.search}` };
+}
 
 /**
  * One POST over node:http with a kept-alive socket, the whole exchange (the answer's body too) bounded by
  * `timeoutMs`. Not fetch: its web streams, its Request and Response objects and an AbortSignal.timeout per fetch
  * cost more CPU than the rest of a subgraph fetch does in the gateway.
  */
-function post(url: string, init: FetcherInit, timeoutMs: number): Promise<SubgraphAnswer> {
+function post(target: RequestTarget, init: FetcherInit, timeoutMs: number): Promise<SubgraphAnswer> {
   const body = init.body ?? '';
   return new Promise((resolve, reject) => {
     const headers = { ...init.headers, 'content-length': String(Buffer.byteLength(body)) };
-    const request = httpRequest(url, { method: init.method ?? 'POST', agent, headers }, (response) => {
+    const { hostname, port, path } = target;
+    const [send, agent] = target.https ? [httpsRequest, agents.https] : [httpRequest, agents.http];
+    const request = send({ hostname, port, path, method: init.method ?? 'POST', agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
-        const headerList: [string, string][] = [];
+        const headerList = new Map<string, string>();
         for (const [name, value] of Object.entries(response.headers)) {
-          if (value !== undefined) headerList.push([name, Array.isArray(value) ? value.join(', ') : value]);
+          if (value !== undefined) headerList.set(name, Array.isArray(value) ? value.join(', ') : value);
         }
         const status = response.statusCode ?? 0;
-        resolve({ url, status, statusText: response.statusMessage ?? '', headers: headerList, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({ url: target.url, status, statusText: response.statusMessage ?? '', headers: headerList, body: Buffer.concat(chunks).toString('utf8') });
       });
       response.on('error', reject);
     });
@@ -192,13 +215,13 @@ class AnswerResponse implements FetcherResponse {
   readonly statusText: string;
   readonly redirected = false;
   readonly ok: boolean;
-  readonly headers: Headers;
+  readonly headers: AnswerHeaders;
   bodyUsed = false;
 
   constructor(private readonly answer: SubgraphAnswer) {
     ({ url: this.url, status: this.status, statusText: this.statusText } = answer);
     this.ok = answer.status >= 200 && answer.status < 300;
-    this.headers = new Headers(answer.headers);
+    this.headers = new AnswerHeaders(answer.headers);
   }
 
   async text(): Promise<string> {
@@ -216,5 +239,50 @@ class AnswerResponse implements FetcherResponse {
 
   clone(): AnswerResponse {
     return new AnswerResponse(this.answer);
+  }
+}
+
+/**
+ * An answer's headers, read-only: Apollo only reads them (content-type, cache-control). The answer's own map is
+ * shared by its waiters, so changing it is refused rather than seen by the others. Not a fetch Headers: building
+ * one per response costs more than everything Apollo reads from it.
+ */
+class AnswerHeaders implements AnswerHeadersShape {
+  constructor(private readonly byName: ReadonlyMap<string, string>) {}
+
+  get(name: string): string | null {
+    return this.byName.get(name.toLowerCase()) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name.toLowerCase());
+  }
+
+  append(): never {
+    throw new Error('a subgraph answer\'s headers are read-only');
+  }
+
+  delete(): never {
+    throw new Error('a subgraph answer\'s headers are read-only');
+  }
+
+  set(): never {
+    throw new Error('a subgraph answer\'s headers are read-only');
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    return this.byName.entries();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+
+  values(): IterableIterator<string> {
+    return this.byName.values();
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.byName.entries();
   }
 }
