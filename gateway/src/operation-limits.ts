@@ -6,6 +6,7 @@ import {
   type DocumentNode,
   GraphQLError,
   type GraphQLSchema,
+  getOperationAST,
   parse,
   type ParseOptions,
   specifiedRules,
@@ -64,11 +65,30 @@ export function parseOptions(limits: OperationLimits): ParseOptions {
 
 /** The refusal of an operation over the cost budget, or undefined when it fits. */
 export function costRefusal(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined, limits: OperationLimits): GraphQLError | undefined {
-  const cost = operationCost(schema, document, operationName, variables);
+  const cost = costOf(schema, document, operationName, variables);
   if (cost <= limits.costMax) return undefined;
   return new GraphQLError(`Operation cost limit of ${limits.costMax} exceeded, found ${cost > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : cost}: ask for fewer items (first) or fewer nested lists`, {
     extensions: { code: REFUSAL_CODE },
   });
+}
+
+/**
+ * Costs already worked out, by document and operation name, for operations without variables: their cost cannot
+ * change from one request to the next. Apollo keeps one parsed document per query text and hands that same object
+ * to every request, so a popular query is walked once, not per request; a document that is no longer kept is
+ * forgotten with it.
+ */
+const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
+
+function costOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined): number {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.variableDefinitions?.length) return operationCost(schema, document, operationName, variables);
+  let byName = fixedCosts.get(document);
+  if (!byName) fixedCosts.set(document, (byName = new Map()));
+  const key = operationName ?? '';
+  let cost = byName.get(key);
+  if (cost === undefined) byName.set(key, (cost = operationCost(schema, document, operationName, variables)));
+  return cost;
 }
 
 const SUGGESTION = / ?Did you mean [^?]*\?/g;

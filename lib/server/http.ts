@@ -10,17 +10,24 @@ export const REQUEST_BODY_BYTES_MAX = 1024 * 1024;
 
 export class PayloadTooLargeError extends Error {}
 
-export async function readBody(request: IncomingMessage, bytesMax = REQUEST_BODY_BYTES_MAX): Promise<string> {
+export function readBody(request: IncomingMessage, bytesMax = REQUEST_BODY_BYTES_MAX): Promise<string> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > bytesMax) throw new PayloadTooLargeError(`request body over ${bytesMax} bytes`);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > bytesMax) throw new PayloadTooLargeError(`request body over ${bytesMax} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (declared > bytesMax) return Promise.reject(new PayloadTooLargeError(`request body over ${bytesMax} bytes`));
+  // Stream events, not `for await`: the async iterator costs more CPU than the rest of reading a small body.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= bytesMax) return void chunks.push(chunk);
+      // Nothing more is read: the connection goes, as a refused upload should not keep sending.
+      request.destroy();
+      reject(new PayloadTooLargeError(`request body over ${bytesMax} bytes`));
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.once('error', reject);
+  });
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -70,9 +77,8 @@ export async function handleGraphQLHttp<Context extends BaseContext>(
     if (error instanceof AppError) return sendGraphQLError(response, error);
     throw error;
   }
-  const url = new URL(request.url ?? '/', 'http://localhost');
   const result = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: request.method ?? 'GET', headers: toHeaderMap(request), search: url.search, body },
+    httpGraphQLRequest: { method: request.method ?? 'GET', headers: toHeaderMap(request), search: searchOf(request.url ?? '/'), body },
     context,
   });
   const headers: Record<string, string> = {};
@@ -84,6 +90,12 @@ export async function handleGraphQLHttp<Context extends BaseContext>(
   }
   for await (const chunk of result.body.asyncIterator) response.write(chunk);
   response.end();
+}
+
+/** The query string of a request target, `?` included when there is one: Apollo reads it with URLSearchParams. */
+function searchOf(target: string): string {
+  const start = target.indexOf('?');
+  return start === -1 ? '' : target.slice(start);
 }
 
 /**
