@@ -1,9 +1,9 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { INTERNAL_CREDENTIAL_HEADER } from '../../lib/auth/internal-credential.js';
 import { AppError, ERROR_CODES, toPublicError } from '../../lib/errors.js';
+import { KeptAlivePoster } from '../../lib/kept-alive-post.js';
+import { REQUEST_ID_HEADER } from '../../lib/request-id.js';
 import type { GatewayContext } from './context.js';
 import { InFlight } from './in-flight.js';
 
@@ -13,7 +13,6 @@ type FetcherResponse = Awaited<ReturnType<Fetcher>>;
 type AnswerHeadersShape = FetcherResponse['headers'];
 type ProcessOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
 
-const REQUEST_ID_HEADER = 'x-request-id';
 /**
  * Put on a fetch by willSendRequest when it may share an identical one in flight, and taken off again by the fetcher:
  * willSendRequest sees which operation a fetch is for, the fetcher only the HTTP request, and a header is what
@@ -39,7 +38,7 @@ export interface SubgraphSourceOptions {
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly #inFlight: InFlight<SubgraphAnswer>;
-  readonly #target: RequestTarget;
+  readonly #url: URL;
 
   constructor(
     private readonly name: string,
@@ -47,7 +46,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly options: SubgraphSourceOptions,
   ) {
     super({ url });
-    this.#target = requestTargetOf(url);
+    this.#url = new URL(url);
     this.#inFlight = new InFlight(options.onDeduplicated);
     // Apollo fetches this source's own URL only: it is parsed once, here, and not for every fetch.
     this.fetcher = async (_url, init = {}) => {
@@ -70,7 +69,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     const seconds = () => (performance.now() - startedMs) / 1000;
     const onFetch = this.options.onFetch ?? (() => {});
     try {
-      const answer = await post(this.#target, init, this.options.timeoutMs);
+      const answer = await readAnswer(this.#url, init, this.options.timeoutMs);
       onFetch(`${Math.floor(answer.status / 100)}xx`, seconds());
       return answer;
     } catch (error) {
@@ -151,57 +150,14 @@ interface SubgraphAnswer {
 
 /** Sockets kept per subgraph and gateway process: more fetches than this in flight wait their turn. */
 const SOCKETS_PER_SUBGRAPH_MAX = 256;
-/**
- * An idle socket is closed after this long, before the subgraph's Node server closes it (its keep-alive time-out
- * is 5 s by default), so a fetch is not sent down a socket the server is closing.
- */
-const IDLE_SOCKET_TIMEOUT_MS = 4_000;
-const agentOptions = { keepAlive: true, maxSockets: SOCKETS_PER_SUBGRAPH_MAX, timeout: IDLE_SOCKET_TIMEOUT_MS };
-const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+const poster = new KeptAlivePoster(SOCKETS_PER_SUBGRAPH_MAX);
 
-/** Where a subgraph is, in node:http's terms (an IPv6 address without its URL brackets). */
-interface RequestTarget {
-  url: string;
-  https: boolean;
-  hostname: string;
-  port: string;
-  path: string;
-}
-
-function requestTargetOf(url: string): RequestTarget {
-  const parsed = new URL(url);
-  return { url, https: parsed.protocol === 'https:', hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port, path: `${parsed.pathname}${parsed.search}` };
-}
-
-/**
- * One POST over node:http with a kept-alive socket, the whole exchange (the answer's body too) bounded by
- * `timeoutMs`. Not fetch: its web streams, its Request and Response objects and an AbortSignal.timeout per fetch
- * cost more CPU than the rest of a subgraph fetch does in the gateway.
- */
-function post(target: RequestTarget, init: FetcherInit, timeoutMs: number): Promise<SubgraphAnswer> {
-  const body = init.body ?? '';
-  return new Promise((resolve, reject) => {
-    const headers = { ...init.headers, 'content-length': String(Buffer.byteLength(body)) };
-    const { hostname, port, path } = target;
-    const [send, agent] = target.https ? [httpsRequest, agents.https] : [httpRequest, agents.http];
-    const request = send({ hostname, port, path, method: init.method ?? 'POST', agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const headerList = new Map<string, string>();
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (value !== undefined) headerList.set(name, Array.isArray(value) ? value.join(', ') : value);
-        }
-        const status = response.statusCode ?? 0;
-        resolve({ url: target.url, status, statusText: response.statusMessage ?? '', headers: headerList, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      response.on('error', reject);
-    });
-    const timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    request.on('error', reject);
-    request.on('close', () => clearTimeout(timer));
-    request.end(body);
-  });
+/** One fetch's whole answer, its body read under the same time-out, with its headers by lower-case name. */
+async function readAnswer(url: URL, init: FetcherInit, timeoutMs: number): Promise<SubgraphAnswer> {
+  const answer = await poster.post(url, init.headers ?? {}, String(init.body ?? ''), timeoutMs);
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  return { url: url.href, status: answer.status, statusText: answer.statusText, headers, body: answer.body };
 }
 
 /**
