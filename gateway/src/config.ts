@@ -43,6 +43,11 @@ export const gatewayConfigSchema = z
     QUERY_COST_MAX: positiveInt(50_000),
     /** Reconnects to a subgraph that dropped a subscription, with growing random waits, before the client is told. */
     SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(20, 'must be at most 20').default(5),
+    /**
+     * Bytes one client WebSocket may have waiting to be sent (events the client has not read yet) before the gateway
+     * closes it with 1008 and ends its subscriptions: the bound on what a reader that stopped costs the gateway.
+     */
+    WEBSOCKET_SEND_BUFFER_BYTES_MAX: positiveInt(1024 * 1024).pipe(z.number().min(1024, 'must be at least 1024').max(64 * 1024 * 1024, 'must be at most 67108864 (64 MiB)')),
     /** Token holders whose account is gone are refused (gateway/src/account-check.ts): how long each answer is kept. */
     ACCOUNT_CHECK_TTL_MS: positiveInt(30_000).pipe(z.number().max(600_000, 'must be at most 600000 (10 minutes)')),
     ACCOUNT_CHECK_NEGATIVE_TTL_MS: positiveInt(5_000).pipe(z.number().max(60_000, 'must be at most 60000')),

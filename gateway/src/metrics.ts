@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { Logger } from '../../lib/log.js';
 import { listen, sendJson } from '../../lib/server/http.js';
 import { METRICS_PATH, ServiceMetrics } from '../../lib/server/metrics.js';
+import type { SubscriptionStats } from './subscriptions/server.js';
 
 export interface GatewayMetrics {
   metrics: ServiceMetrics;
@@ -9,7 +10,7 @@ export interface GatewayMetrics {
   observeFetch(subgraph: string): (outcome: string, durationSeconds: number) => void;
   /** The SubgraphSource callback that counts fetches to `subgraph` answered by an identical one in flight. */
   countDeduplicated(subgraph: string): () => void;
-  observeSubscriptions(stats: () => { upstreams: number; upstreamConnections: number; clientConnections: number }): void;
+  observeSubscriptions(stats: () => SubscriptionStats): void;
   /**
    * Serves /metrics on a listener of its own. The gateway's public port is the one published to the internet, and
    * metrics (operation names, load, subgraph health) are for operators: a scraper reaches this port on the internal
@@ -49,6 +50,31 @@ export function createGatewayMetrics(log: Logger): GatewayMetrics {
         name: 'ecocoin_gateway_websocket_connections',
         help: 'Client WebSocket connections open at the gateway',
         read: async () => [{ value: stats().clientConnections }],
+      });
+      metrics.gauge({
+        name: 'ecocoin_gateway_subscription_groups',
+        help: 'Groups of identical client subscriptions (same operation, variables and visibility), each completing every event once',
+        read: async () => [{ value: stats().groups }],
+      });
+      metrics.gauge({
+        name: 'ecocoin_gateway_subscription_subscribers',
+        help: 'Client subscriptions open at the gateway',
+        read: async () => [{ value: stats().subscribers }],
+      });
+      metrics.counterOf({
+        name: 'ecocoin_gateway_subscription_executions_total',
+        help: 'Subscription events completed (entity fetches and result shaping), one per event per group of identical subscribers',
+        read: () => stats().executions,
+      });
+      metrics.counterOf({
+        name: 'ecocoin_gateway_subscription_deliveries_total',
+        help: 'Subscription events written to client sockets, one per event per subscriber',
+        read: () => stats().deliveries,
+      });
+      metrics.counterOf({
+        name: 'ecocoin_gateway_websocket_slow_consumers_closed_total',
+        help: 'Client WebSockets closed with 1008 for having more unsent bytes waiting than WEBSOCKET_SEND_BUFFER_BYTES_MAX',
+        read: () => stats().slowConsumersClosed,
       });
     },
     async serve({ host, port }) {

@@ -39,4 +39,9 @@ export const rateLimitConfigShape = {
   WEBSOCKET_CONNECTIONS_PER_ADDRESS_PER_MINUTE: positiveInt(120),
   /** WebSocket connections one user holds open at once on one gateway instance (a connection lives on one instance). */
   WEBSOCKET_OPEN_CONNECTIONS_PER_USER_MAX: positiveInt(20),
+  /**
+   * WebSocket connections without a token (public market data, e.g. a landing page's live ticker) one client address
+   * holds open at once on one gateway instance. An office behind one NAT shares it, hence more than per user.
+   */
+  WEBSOCKET_OPEN_ANONYMOUS_CONNECTIONS_PER_ADDRESS_MAX: positiveInt(100),
 } as const;

@@ -34,7 +34,8 @@ export async function startRateLimits(config: GatewayConfig, log: Logger) {
   const money = store.limiter('money-mutations', config.MONEY_MUTATIONS_PER_USER_PER_MINUTE, MINUTE_SECONDS);
   const socketsByUser = store.limiter('websocket-user', config.WEBSOCKET_CONNECTIONS_PER_USER_PER_MINUTE, MINUTE_SECONDS);
   const socketsByAddress = store.limiter('websocket-address', config.WEBSOCKET_CONNECTIONS_PER_ADDRESS_PER_MINUTE, MINUTE_SECONDS);
-  const openSockets = new Map<string, number>();
+  const openByUser = new OpenConnections(config.WEBSOCKET_OPEN_CONNECTIONS_PER_USER_MAX, 'per user');
+  const openAnonymousByAddress = new OpenConnections(config.WEBSOCKET_OPEN_ANONYMOUS_CONNECTIONS_PER_ADDRESS_MAX, 'without a token per address');
   const signIns = createSignInLockout(store, {
     failuresPerAccountMax: config.SIGN_IN_FAILURES_PER_ACCOUNT_MAX,
     failuresPerAddressMax: config.SIGN_IN_FAILURES_PER_ADDRESS_MAX,
@@ -50,24 +51,17 @@ export async function startRateLimits(config: GatewayConfig, log: Logger) {
     anonymousRequest: (address: string) => take(anonymous, address, 1, 'Too many requests without a token from your address'),
 
     /**
-     * A new WebSocket connection of `userId` from `address`; resolves with the function to call when it closes.
-     * New connections are counted per minute in the shared store; open ones per user in this instance.
+     * A new WebSocket connection of `userId` (null: without a token) from `address`; resolves with the function to
+     * call when it closes. New connections are counted per minute in the shared store; open ones in this instance,
+     * per user, and per address for those without a token.
      */
-    async admitWebSocket(userId: string, address: string): Promise<() => void> {
-      if ((openSockets.get(userId) ?? 0) >= config.WEBSOCKET_OPEN_CONNECTIONS_PER_USER_MAX) {
-        throw rateLimited(`At most ${config.WEBSOCKET_OPEN_CONNECTIONS_PER_USER_MAX} open connections per user`, MINUTE_SECONDS * 1000);
-      }
+    async admitWebSocket(userId: string | null, address: string): Promise<() => void> {
+      const open = userId === null ? openAnonymousByAddress : openByUser;
+      const holder = userId ?? address;
+      open.check(holder);
       await take(socketsByAddress, address, 1, 'Too many new connections from your address');
-      await take(socketsByUser, userId, 1, 'Too many new connections for your account');
-      openSockets.set(userId, (openSockets.get(userId) ?? 0) + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (openSockets.get(userId) ?? 1) - 1;
-        if (left > 0) openSockets.set(userId, left);
-        else openSockets.delete(userId);
-      };
+      if (userId !== null) await take(socketsByUser, userId, 1, 'Too many new connections for your account');
+      return open.add(holder);
     },
 
     /** Sign-in lock-outs and money mutations, wherever an operation runs through Apollo (POST /graphql and /token). */
@@ -105,6 +99,40 @@ export async function startRateLimits(config: GatewayConfig, log: Logger) {
 
     stop: () => store.stop(),
   };
+}
+
+/** A WebSocket connection past a cap of open ones: refused with a close frame, not a GraphQL error. */
+export class TooManyConnections extends Error {}
+
+/**
+ * WebSocket connections held open at once, per holder (a user, or an address without a token), on this instance:
+ * a connection lives on the instance that accepted it, so no shared store is needed to count it.
+ */
+class OpenConnections {
+  readonly #open = new Map<string, number>();
+
+  constructor(
+    private readonly max: number,
+    private readonly per: string,
+  ) {}
+
+  /** Throws TOO_MANY_CONNECTIONS when `holder` already holds the most allowed. */
+  check(holder: string): void {
+    if ((this.#open.get(holder) ?? 0) >= this.max) throw new TooManyConnections(`at most ${this.max} open ${this.per}`);
+  }
+
+  /** Counts one more connection of `holder`; the function returned (idempotent) counts it closed. */
+  add(holder: string): () => void {
+    this.#open.set(holder, (this.#open.get(holder) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#open.get(holder) ?? 1) - 1;
+      if (left > 0) this.#open.set(holder, left);
+      else this.#open.delete(holder);
+    };
+  }
 }
 
 /** An HTTP refusal before Apollo is reached: 429, Retry-After, and the GraphQL error shape. */

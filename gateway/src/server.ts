@@ -29,7 +29,7 @@ import { checkSubgraphs } from './readiness.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { sendRateLimited, startRateLimits } from './rate-limits.js';
 import { readSupergraph, type SubgraphEndpoint, subgraphsOf } from './supergraph.js';
-import { startSubscriptionServer } from './subscriptions/server.js';
+import { type SubscriptionStats, startSubscriptionServer } from './subscriptions/server.js';
 import { handleTokenRequest } from './token-endpoint.js';
 
 export interface GatewayOptions {
@@ -60,7 +60,7 @@ export interface RunningGateway extends RunningServer {
   /** Where Prometheus scrapes the gateway: METRICS_PORT, not the public port. */
   metricsUrl: string;
   /** How many upstream subscriptions to subgraphs are open (identical client subscriptions share one). */
-  subscriptionStats(): { upstreams: number; upstreamConnections: number };
+  subscriptionStats(): SubscriptionStats;
 }
 
 export async function start(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
@@ -137,6 +137,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     limits,
     accounts,
     upstreamRetryAttempts: config.SUBSCRIPTION_UPSTREAM_RETRY_ATTEMPTS,
+    sendBufferBytesMax: config.WEBSOCKET_SEND_BUFFER_BYTES_MAX,
     clientAddressOf: (request) => clientAddressOf(request, config.TRUSTED_PROXY_HOPS),
     admitConnection: rateLimits.admitWebSocket,
     log,
@@ -184,11 +185,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     sendJson(response, 404, { error: 'not found' });
   }
 
-  observability.observeSubscriptions(() => ({
-    upstreams: subscriptions.upstreams.openCount,
-    upstreamConnections: subscriptions.upstreams.clientCount,
-    clientConnections: subscriptions.clientConnections(),
-  }));
+  observability.observeSubscriptions(() => subscriptions.stats());
   const metricsServer = await observability.serve({ host: config.HOST, port: config.METRICS_PORT });
   const port = await listen(httpServer, handle, { host: config.HOST, port: config.PORT, log });
   log.info({ port, subgraphs: subgraphs.map((subgraph) => subgraph.name) }, 'gateway listening');
@@ -197,7 +194,7 @@ export async function start(config: GatewayConfig, options: GatewayOptions = {})
     url: `http://${config.HOST}:${port}/graphql`,
     port,
     metricsUrl: metricsServer.url,
-    subscriptionStats: () => ({ upstreams: subscriptions.upstreams.openCount, upstreamConnections: subscriptions.upstreams.clientCount }),
+    subscriptionStats: () => subscriptions.stats(),
     stop: () => {
       if (stopping) return stop();
       stopping = true;

@@ -22,6 +22,7 @@ const LIMITS = {
   ANONYMOUS_REQUESTS_PER_ADDRESS_PER_MINUTE: '10',
   MONEY_MUTATIONS_PER_USER_PER_MINUTE: '3',
   WEBSOCKET_OPEN_CONNECTIONS_PER_USER_MAX: '2',
+  WEBSOCKET_OPEN_ANONYMOUS_CONNECTIONS_PER_ADDRESS_MAX: '2',
   WEBSOCKET_CONNECTIONS_PER_USER_PER_MINUTE: '3',
   WEBSOCKET_CONNECTIONS_PER_ADDRESS_PER_MINUTE: '4',
 };
@@ -215,7 +216,7 @@ describe('money mutations', () => {
 
 describe('WebSocket connections', () => {
   /** A graphql-ws connection from `address`; resolves with 'connected' or the close code and reason. */
-  function open(url: string, token: string, address: string): Promise<{ client: Client; outcome: 'connected' | { code: number; reason: string } }> {
+  function open(url: string, token: string | undefined, address: string): Promise<{ client: Client; outcome: 'connected' | { code: number; reason: string } }> {
     class FromAddress extends WebSocket {
       constructor(target: string, protocols?: string | string[]) {
         super(target, protocols, { headers: { 'x-forwarded-for': address } });
@@ -229,7 +230,7 @@ describe('WebSocket connections', () => {
         lazy: false,
         // A refused connection is what these tests expect; graphql-ws would print it to the console.
         onNonLazyError: () => {},
-        connectionParams: { authorization: `Bearer ${token}` },
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
         on: {
           connected: () => resolve({ client, outcome: 'connected' }),
           closed: (event) => resolve({ client, outcome: { code: (event as { code: number }).code, reason: (event as { reason: string }).reason } }),
@@ -251,11 +252,23 @@ describe('WebSocket connections', () => {
     expect(third.outcome).toBe('connected');
     // …and a fourth there is refused by the cap of open connections (2 on that instance).
     const fourth = await open(stack.gatewayUrl, token, address);
-    expect(fourth.outcome).toEqual({ code: 1013, reason: 'RATE_LIMITED: retry in 60 s' });
+    expect(fourth.outcome).toEqual({ code: 1013, reason: 'TOO_MANY_CONNECTIONS: at most 2 open per user' });
     // Closing one frees a place on that instance, but 3 new connections a minute is the user's limit on all of them.
     await first.client.dispose();
     const fifth = await open(stack.gatewayUrl, token, address);
     expect(fifth.outcome).toMatchObject({ code: 1013, reason: expect.stringMatching(/^RATE_LIMITED: retry in \d+ s$/) });
+  });
+
+  it('caps the connections without a token one address holds open, and frees a place when one closes', async () => {
+    const address = newAddress();
+    const visitors = [await open(stack.gatewayUrl, undefined, address), await open(stack.gatewayUrl, undefined, address)];
+    expect(visitors.map((visitor) => visitor.outcome)).toEqual(['connected', 'connected']);
+    expect((await open(stack.gatewayUrl, undefined, address)).outcome).toEqual({ code: 1013, reason: 'TOO_MANY_CONNECTIONS: at most 2 open without a token per address' });
+    // A signed-in connection from the same address is counted per user, not here.
+    const { token } = await register('Signed');
+    expect((await open(stack.gatewayUrl, token, address)).outcome).toBe('connected');
+    await visitors[0]!.client.dispose();
+    await waitFor(async () => (await open(stack.gatewayUrl, undefined, address)).outcome === 'connected', { timeoutMs: 5_000, message: 'a place for a visitor' });
   });
 
   it('caps the new connections from one address in a minute, across both gateways', async () => {

@@ -116,6 +116,21 @@ export class ServiceMetrics implements EventMetrics {
     return new Counter<Label>({ ...options, registers: [this.registry] });
   }
 
+  /** A counter whose total is kept elsewhere (a plain number on a hot path) and read at scrape time. */
+  counterOf(options: { name: string; help: string; read(): number }): void {
+    let counted = 0;
+    new Counter({
+      name: options.name,
+      help: options.help,
+      registers: [this.registry],
+      collect() {
+        const total = options.read();
+        if (total > counted) this.inc(total - counted);
+        counted = total;
+      },
+    });
+  }
+
   /** The label for an operation: its name while fewer than OPERATION_NAMES_MAX are known, else `(other)`. */
   operationLabel(name: string | null | undefined): string {
     if (!name) return '(anonymous)';

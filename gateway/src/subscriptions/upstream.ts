@@ -10,7 +10,10 @@ import { createPushQueue, type PushQueue } from '../../../lib/events/push-queue.
 
 export type Event = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
-/** Events one subscriber may have waiting; a subscriber that falls this far behind is ended, not allowed to grow memory. */
+/**
+ * Events one consumer of an upstream (a group of identical subscribers, groups.ts) may have waiting to be completed;
+ * a group that falls this far behind (its entity fetches slower than the events come) is ended, not allowed to grow memory.
+ */
 export const SUBSCRIBER_QUEUE_LENGTH_MAX = 100;
 
 /**
@@ -103,8 +106,6 @@ export class Upstreams {
     operation: string,
     variables: Record<string, unknown>,
     identity: Identity | null,
-    /** Called when this subscriber falls `SUBSCRIBER_QUEUE_LENGTH_MAX` events behind: its client is too slow. */
-    onTooSlow: () => void = () => {},
     kind: UpstreamKind = 'latest-value',
   ): AsyncIterableIterator<Event> {
     const identical = JSON.stringify([serviceName, operation, variables, identity?.userId ?? null]);
@@ -113,10 +114,7 @@ export class Upstreams {
     const shared = this.#shared.get(key) ?? this.#start(key, serviceName, operation, variables, identity, kind);
     const subscriber = createPushQueue<Event>({
       lengthMax: SUBSCRIBER_QUEUE_LENGTH_MAX,
-      overflow: () => {
-        onTooSlow();
-        return new AppError('RATE_LIMITED', 'This subscription fell too far behind its events and was ended; subscribe again');
-      },
+      overflow: () => new AppError('RATE_LIMITED', 'This subscription fell too far behind its events and was ended; subscribe again'),
       onClose: () => {
         shared.subscribers.delete(subscriber);
         if (shared.subscribers.size === 0) this.#finish(key, shared);

@@ -242,6 +242,10 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
 }>;
 
+export type PublicDirectiveArgs = { };
+
+export type PublicDirectiveResolver<Result, Parent, ContextType = SubgraphContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export interface AmountScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Amount'], any> {
   name: 'Amount';
 }
@@ -302,4 +306,8 @@ export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   Price?: PriceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+}>;
+
+export type DirectiveResolvers<ContextType = SubgraphContext> = ResolversObject<{
+  public?: PublicDirectiveResolver<any, any, ContextType>;
 }>;
