@@ -49,6 +49,25 @@ async function tick(): Promise<string> {
   return value;
 }
 
+/**
+ * Ticks until every subscriber has the latest one. The gateway holds a subscription (its group counts it) a moment
+ * before its upstream subscription reaches the price subgraph, whose feed reads from now: an earlier tick is lost.
+ * Once every subscriber has one tick, every tick before it has been handled too, so what is counted after this is
+ * the test's alone.
+ */
+async function warmUp(members: readonly { received: Message[] }[], publish: () => Promise<string> = tick): Promise<void> {
+  let last: string | undefined;
+  await waitFor(
+    async () => {
+      if (last !== undefined && members.every((member) => member.received.some((message) => JSON.stringify(message).includes(last as string)))) return true;
+      last = await publish();
+      return false;
+    },
+    { timeoutMs: 10_000, intervalMs: 250, message: 'a tick at every subscriber' },
+  );
+  for (const member of members) member.received.length = 0;
+}
+
 const stats = () => stack.gateway.subscriptionStats();
 const register = (name: string) => registerPerson(stack.gatewayUrl, name);
 const priceValues = (received: readonly Message[]) => received.map((message) => message.data?.priceUpdated?.value);
@@ -77,6 +96,7 @@ describe('public subscriptions', () => {
   it('serves priceUpdated to a connection without a token', async () => {
     const visitor = collect(connect(), PRICE);
     await waitFor(() => stats().subscribers === 1, { timeoutMs: 5_000, message: 'the subscription to start' });
+    await warmUp([visitor]);
     const value = await tick();
     await waitFor(() => visitor.received.length === 1, { timeoutMs: 5_000, message: 'the tick' });
     expect(visitor.received[0]).toEqual({ data: { priceUpdated: { value } } });
@@ -90,6 +110,7 @@ describe('public subscriptions', () => {
     expect(wallet.received[0]?.errors?.[0]?.message).toMatch(/Sign in to subscribe to walletUpdated/);
     const prices = collect(client, PRICE);
     await waitFor(() => stats().subscribers === 1, { timeoutMs: 5_000, message: 'the price subscription to start' });
+    await warmUp([prices]);
     const value = await tick();
     await waitFor(() => prices.received.length === 1, { timeoutMs: 5_000, message: 'the tick on the same connection' });
     expect(priceValues(prices.received)).toEqual([value]);
@@ -105,19 +126,22 @@ describe('one execution per event, not one per subscriber', () => {
     await waitFor(() => stats().subscribers === 5, { timeoutMs: 5_000, message: 'all five subscriptions' });
     expect(stats().groups).toBe(1);
     expect(stats().upstreams - before.upstreams).toBe(1);
+    await warmUp(crowd);
+    const counted = stats();
     const sent = [await tick(), await tick(), await tick()];
     await waitFor(() => crowd.every((member) => member.received.length === 3), { timeoutMs: 5_000, message: 'three ticks at each subscriber' });
     for (const member of crowd) expect(priceValues(member.received)).toEqual(sent);
-    expect(stats().executions - before.executions).toBe(3);
-    expect(stats().deliveries - before.deliveries).toBe(15);
+    expect(stats().executions - counted.executions).toBe(3);
+    expect(stats().deliveries - counted.deliveries).toBe(15);
   });
 
   it('groups different selections by selection: executions per event follow the selections, not the subscribers', async () => {
-    const before = stats();
     const plain = Array.from({ length: 6 }, () => collect(connect(), PRICE));
     const detailed = Array.from({ length: 4 }, () => collect(connect(), /* GraphQL */ `subscription { priceUpdated(symbol: MCO2) { value stale source } }`));
     await waitFor(() => stats().subscribers === 10, { timeoutMs: 5_000, message: 'all ten subscriptions' });
     expect(stats().groups).toBe(2);
+    await warmUp([...plain, ...detailed]);
+    const before = stats();
     const value = await tick();
     await waitFor(() => [...plain, ...detailed].every((member) => member.received.length === 1), { timeoutMs: 5_000, message: 'the tick at each subscriber' });
     expect(detailed[0]?.received[0]).toEqual({ data: { priceUpdated: { value, stale: false, source: 'SIMULATED' } } });
@@ -135,14 +159,22 @@ describe('personal subscriptions', () => {
     await waitFor(() => stats().subscribers === 3, { timeoutMs: 5_000, message: 'the three subscriptions' });
     // One group per user: the same document, but not the same people.
     expect(stats().groups).toBe(2);
+    // Each deposit answers the balance it leaves, in cents: what the wallet update must carry.
+    const cents = new Map<string, number>();
+    const deposit = async (userId: string, amountCents = 1) => {
+      const result = await stack.graphql<{ deposit: { status: string } }>(`mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`, { input: { userId, currency: 'USD', amount: (amountCents / 100).toFixed(2) }, key: randomUUID() }, adminToken);
+      expect(result.data?.deposit.status).toBe('COMPLETED');
+      cents.set(userId, (cents.get(userId) ?? 0) + amountCents);
+      return ((cents.get(userId) as number) / 100).toFixed(2);
+    };
+    // One-cent deposits until each feed is live, then one deposit each, counted.
+    await warmUp(aliceTabs, () => deposit(alice.id));
+    await warmUp([bobTab], () => deposit(bob.id));
     const before = stats();
-    const deposit = (userId: string, amount: string) =>
-      stack.graphql(`mutation ($input: DepositInput!, $key: String!) { deposit(input: $input, idempotencyKey: $key) { status } }`, { input: { userId, currency: 'USD', amount }, key: randomUUID() }, adminToken);
-    await deposit(alice.id, '7.00');
-    await deposit(bob.id, '9.00');
+    const balances = { alice: await deposit(alice.id, 700), bob: await deposit(bob.id, 900) };
     await waitFor(() => aliceTabs.every((tab) => tab.received.length === 1) && bobTab.received.length === 1, { timeoutMs: 10_000, message: 'each wallet update' });
-    for (const tab of aliceTabs) expect(tab.received).toEqual([{ data: { walletUpdated: { currency: 'USD', balance: '7.00', owner: { id: alice.id, displayName: 'Alicia' } } } }]);
-    expect(bobTab.received).toEqual([{ data: { walletUpdated: { currency: 'USD', balance: '9.00', owner: { id: bob.id, displayName: 'Roberto' } } } }]);
+    for (const tab of aliceTabs) expect(tab.received).toEqual([{ data: { walletUpdated: { currency: 'USD', balance: balances.alice, owner: { id: alice.id, displayName: 'Alicia' } } } }]);
+    expect(bobTab.received).toEqual([{ data: { walletUpdated: { currency: 'USD', balance: balances.bob, owner: { id: bob.id, displayName: 'Roberto' } } } }]);
     // Alice's event was completed once for both her tabs (its owner fetched once), Bob's once for his.
     expect(stats().executions - before.executions).toBe(2);
     expect(stats().deliveries - before.deliveries).toBe(3);
@@ -170,6 +202,8 @@ describe('a client that stops reading', () => {
       await waitFor(() => stalledReceived.some((message) => message.includes('connection_ack')), { timeoutMs: 5_000, message: 'the acknowledgement' });
       for (let id = 1; id <= 40; id += 1) stalled.send(JSON.stringify({ id: String(id), type: 'subscribe', payload: { query: heavy } }));
       await waitFor(() => gateway.subscriptionStats().subscribers === 41, { timeoutMs: 5_000, message: 'all 41 subscriptions' });
+      // One group: once the reader has a tick, so has each of the stalled socket's subscriptions.
+      await warmUp([reader]);
       // The client stops reading its socket: what the gateway writes piles up in the kernel, then in the gateway.
       (stalled as unknown as { _socket: { pause(): void } })._socket.pause();
       const sent: string[] = [];

@@ -10,7 +10,6 @@ import type { InternalCredential } from '../../../lib/auth/internal-credential.j
 import { ExpiringCache } from '../../../lib/auth/token-cache.js';
 import { bearerToken, type UserTokenSettings, verifyUserToken } from '../../../lib/auth/user-token.js';
 import { AppError, toPublicError } from '../../../lib/errors.js';
-import { createPushQueue } from '../../../lib/events/push-queue.js';
 import { UpstreamUnavailable } from '../../../lib/internal-client.js';
 import type { Logger } from '../../../lib/log.js';
 import { API_SCALARS } from '../../../lib/scalars.js';
@@ -24,7 +23,7 @@ import { type GroupSource, SubscriberGroups } from './groups.js';
 import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
 import { publicErrors } from './public-errors.js';
 import { publicSubscriptionFields } from './public-fields.js';
-import { SocketWriter } from './socket-writer.js';
+import { SocketSubscriber, SocketWriter } from './socket-writer.js';
 import { type Event, Upstreams } from './upstream.js';
 
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 50;
@@ -189,22 +188,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     return { data: result.data ?? null, ...(result.errors?.length ? { errors: publicErrors(result.errors, options.log) } : {}) };
   }
 
-  /**
-   * One subscriber: it joins its group, whose events are written straight to its socket; what graphql-ws iterates
-   * carries only the subscription's last result (an error), after which graphql-ws sends `complete`.
-   */
+  /** One subscriber (socket-writer.ts) joins its group, starting it if it is the first. */
   function subscribe(context: SubscriberContext, variables: Record<string, unknown>, operationName: string | undefined): AsyncIterableIterator<ExecutionResult> {
-    let leave = () => {};
-    const ending = createPushQueue<ExecutionResult>({ lengthMax: 1, overflow: () => new Error('a subscription ends once'), onClose: () => leave() });
-    const deliver = writer.nextWriter(context.socket, context.id);
-    leave = groups.join(groupKey(context), () => startGroup(context, variables, operationName), {
-      deliver,
-      finish: (last) => {
-        if (last) ending.push(last);
-        ending.end();
-      },
-    });
-    return ending;
+    const subscriber = new SocketSubscriber(context.socket, context.id, writer);
+    subscriber.joined(groups.join(groupKey(context), () => startGroup(context, variables, operationName), subscriber));
+    return subscriber;
   }
 
   const disposable = useServer<Record<string, unknown>, Partial<ConnectionExtra>>(
@@ -228,6 +216,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
           return false;
         }
         ctx.extra.clientAddress = options.clientAddressOf(ctx.extra.request);
+        // Nothing reads the upgrade request again; kept, it would hold its headers for the connection's life.
+        (ctx.extra as { request?: IncomingMessage }).request = undefined;
         try {
           const release = await options.admitConnection(ctx.extra.identity?.userId ?? null, ctx.extra.clientAddress);
           // A socket that closed while it was being admitted has already fired 'close'.
