@@ -148,6 +148,19 @@ describe('one execution per event, not one per subscriber', () => {
     expect(stats().executions - before.executions).toBe(2);
     expect(stats().deliveries - before.deliveries).toBe(10);
   });
+
+  it('shares one upstream between subscriptions that differ only in their operation names', async () => {
+    const before = stats();
+    const ticker = collect(connect(), /* GraphQL */ `subscription Ticker { priceUpdated(symbol: MCO2) { value } }`);
+    const banner = collect(connect(), /* GraphQL */ `subscription Banner { priceUpdated(symbol: MCO2) { value } }`);
+    await waitFor(() => stats().subscribers === 2, { timeoutMs: 5_000, message: 'both subscriptions' });
+    expect(stats().groups).toBe(2);
+    expect(stats().upstreams - before.upstreams).toBe(1);
+    await warmUp([ticker, banner]);
+    const value = await tick();
+    await waitFor(() => ticker.received.length === 1 && banner.received.length === 1, { timeoutMs: 5_000, message: 'the tick at both' });
+    expect([priceValues(ticker.received), priceValues(banner.received)]).toEqual([[value], [value]]);
+  });
 });
 
 describe('personal subscriptions', () => {

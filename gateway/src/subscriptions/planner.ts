@@ -6,6 +6,11 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 export interface SubscriptionPlan {
   /** The subscription sent to the subgraph that owns the field. */
   primary: FetchNode;
+  /**
+   * The primary's operation without the name the planner derives from the client's (`Ticker__price__0`): the
+   * name changes nothing the subgraph sends, so clients that name the same subscription differently share one upstream.
+   */
+  upstreamOperation: string;
   /** Entity fetches that complete each event with fields of other subgraphs. */
   rest: PlanNode | undefined;
   operationContext: ReturnType<typeof buildOperationContext>;
@@ -35,6 +40,7 @@ export class SubscriptionPlanner {
     const plan = this.#planner.buildQueryPlan(operation);
     const node = plan.node as SubscriptionNode | undefined;
     if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind ?? 'none'}`);
-    return { primary: node.primary, rest: node.rest, operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: document, operationName }) };
+    const upstreamOperation = node.primary.operation.replace(/^subscription\s+[_A-Za-z][_0-9A-Za-z]*/, 'subscription');
+    return { primary: node.primary, upstreamOperation, rest: node.rest, operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: document, operationName }) };
   }
 }

@@ -162,7 +162,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const plan = planner.plan(checked.document, operationName);
     const { primary, rest } = plan;
     const primaryVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
-    const events = upstreams.subscribe(primary.serviceName, primary.operation, primaryVariables, identity, checked.resumable ? 'resumable' : 'latest-value');
+    const events = upstreams.subscribe(primary.serviceName, plan.upstreamOperation, primaryVariables, identity, checked.resumable ? 'resumable' : 'latest-value');
     const queryPlan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [{ ...primary, serviceName: EVENT_SERVICE }, rest] } : { ...primary, serviceName: EVENT_SERVICE } };
     return {
       events,
