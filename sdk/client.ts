@@ -89,7 +89,7 @@ export interface EcoCoinClient {
 
 const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 const NORMAL_CLOSURE = 1000;
-/** How the gateway closes a connection whose token is missing or bad. */
+/** How the gateway closes a connection whose token is bad (garbage, expired, not Bearer); without one it opens, for public subscriptions. */
 const UNAUTHORIZED_CLOSE_CODE = 4401;
 
 const printed = new WeakMap<DocumentNode, string>();
