@@ -127,7 +127,11 @@ async function measureIdle(bench: Bench, session: ShapeSession): Promise<IdleGat
   bench.progress(`${shape.name}: one warm-up subscriber…`);
   const crowd = await bench.clients.gather({ url: shape.webSocketUrl, count: 1, selectionCount: 1, batch: 1, connectionParams: session.connectionParams });
   try {
-    if (crowd.connected !== 1) throw new Error(`the warm-up subscriber did not connect to the ${shape.name} gateway: ${JSON.stringify(crowd.connectFailures)}`);
+    if (crowd.connected !== 1) {
+      // graphql-ws's close code for a connection that is not authenticated: this gateway does not admit anonymous subscribers.
+      const hint = session.connectionParams === null && Object.keys(crowd.connectFailures).some((failure) => failure.includes('4401')) ? '; this gateway refuses subscribers without a token: run with BENCH_SUBSCRIBER_AUTH=user' : '';
+      throw new Error(`the warm-up subscriber did not connect to the ${shape.name} gateway: ${JSON.stringify(crowd.connectFailures)}${hint}`);
+    }
     if (!(await warmUp(bench, session, new TickBoard(true, bench.nextPrice), 1))) throw new Error('the warm-up subscriber received no price within the warm-up time');
   } finally {
     await bench.clients.dismiss();

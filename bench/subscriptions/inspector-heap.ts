@@ -4,17 +4,14 @@ import WebSocket from 'ws';
 const INSPECTOR_TIMEOUT_MS = 30_000;
 
 /**
- * The V8 heap in use of a Node process started with `--inspect=127.0.0.1:<port>`, after a full garbage
- * collection, asked over the inspector protocol (HeapProfiler.collectGarbage, twice: the first pass may leave
- * garbage only its finalizers made unreachable; then Runtime.getHeapUsage). The process needs no hook of its own
- * for it; the session is opened for the reading and closed after it.
+ * The V8 heap in use of a Node process started with `--inspect=127.0.0.1:0`, after a full garbage collection,
+ * asked over the inspector protocol (HeapProfiler.collectGarbage, twice: the first pass may leave garbage only its
+ * finalizers made unreachable; then Runtime.getHeapUsage). The process needs no hook of its own for it; the
+ * session is opened for the reading and closed after it.
  */
-export async function heapUsedAfterFullGc(inspectorPort: number): Promise<number> {
+export async function heapUsedAfterFullGc(debuggerUrl: string): Promise<number> {
   const signal = AbortSignal.timeout(INSPECTOR_TIMEOUT_MS);
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`, { signal })).json()) as { webSocketDebuggerUrl?: string }[];
-  const url = targets[0]?.webSocketDebuggerUrl;
-  if (!url) throw new Error(`the inspector on port ${inspectorPort} lists no target`);
-  const socket = new WebSocket(url, { perMessageDeflate: false });
+  const socket = new WebSocket(debuggerUrl, { perMessageDeflate: false });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -55,4 +52,13 @@ function inspectorCaller(socket: WebSocket, signal: AbortSignal) {
       pending.set(lastId, { resolve, reject });
       socket.send(JSON.stringify({ id: lastId, method }));
     });
+}
+
+/**
+ * Where a process's inspector listens, from what Node prints to its stderr on start (`Debugger listening on
+ * ws://…`): with port 0 the system picks a free one, which nothing else can have taken meanwhile. The last such
+ * line counts (a restarted process appends to the same log).
+ */
+export function debuggerUrlIn(log: string): string | undefined {
+  return [...log.matchAll(/^Debugger listening on (ws:\/\/\S+)$/gm)].at(-1)?.[1];
 }

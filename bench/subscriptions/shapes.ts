@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCluster } from '../../scripts/cluster/index.js';
-import { freePort } from '../../scripts/infra/ports.js';
 import { BENCH_GATEWAY_LIMITS } from './gateway-limits.js';
 import { describeKafka, type Infrastructure, startInfrastructure, TOPIC_PREFIX } from './infrastructure.js';
-import { heapUsedAfterFullGc } from './inspector-heap.js';
+import { debuggerUrlIn, heapUsedAfterFullGc } from './inspector-heap.js';
 import { residentBytesOf, startPlatformProcess } from './platform-process.js';
 import type { ShapeName } from './settings.js';
 
@@ -42,7 +42,6 @@ export function startShape(name: ShapeName, dataDir: string): Promise<RunningSha
  * inspector between readings.
  */
 async function startProduction(dataDir: string): Promise<RunningShape> {
-  const inspectorPort = await freePort();
   const cluster = await startCluster({
     dataDir,
     persistent: false,
@@ -57,7 +56,7 @@ async function startProduction(dataDir: string): Promise<RunningShape> {
       GATEWAY_SECRET: randomBytes(24).toString('hex'),
       ...QUIET_PRICES,
     },
-    serviceEnv: { gateway: { ...BENCH_GATEWAY_LIMITS, NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` } },
+    serviceEnv: { gateway: { ...BENCH_GATEWAY_LIMITS, NODE_OPTIONS: '--inspect=127.0.0.1:0' } },
   });
   try {
     const gateway = cluster.instances.gateway[0];
@@ -72,7 +71,9 @@ async function startProduction(dataDir: string): Promise<RunningShape> {
       measuredProcess: 'the gateway alone (each subgraph, PostgreSQL, Kafka and anvil are processes of their own)',
       kafka: { brokers: cluster.kafka.brokers, topicPrefix: cluster.kafka.topicPrefix, description: await describeKafka() },
       async gatewayMemory() {
-        const heapUsedBytes = await heapUsedAfterFullGc(inspectorPort);
+        const debuggerUrl = debuggerUrlIn(await readFile(gateway.logFile, 'utf8'));
+        if (!debuggerUrl) throw new Error(`the gateway's log (${gateway.logFile}) names no inspector to read its heap through`);
+        const heapUsedBytes = await heapUsedAfterFullGc(debuggerUrl);
         return { heapUsedBytes, residentBytes: await residentBytesOf(pid) };
       },
       stop: () => cluster.stop(),

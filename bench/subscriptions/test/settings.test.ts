@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from '../../../lib/config.js';
 import { gatewayConfigSchema } from '../../../gateway/src/config.js';
 import { BENCH_GATEWAY_LIMITS } from '../gateway-limits.js';
 import { metricValue } from '../gateway-metrics.js';
+import { debuggerUrlIn } from '../inspector-heap.js';
 import { selectionOf, SELECTIONS, subscriptionDocument } from '../selections.js';
 import { subscriptionSettingsSchema } from '../settings.js';
 
@@ -87,5 +88,19 @@ describe("reading the gateway's counters", () => {
     expect(metricValue(exposition, 'ecocoin_gateway_subscription_executions_total')).toBe(42);
     expect(metricValue(exposition, 'ecocoin_gateway_subscription_upstreams')).toBe(1);
     expect(metricValue(exposition, 'ecocoin_gateway_subscription_deliveries_total')).toBeNull();
+  });
+});
+
+describe("finding the production gateway's inspector", () => {
+  it('takes the last address Node printed, so a restarted gateway is found where it listens now', () => {
+    const log = [
+      '--- 2026-12-02T17:46:01.919Z starting gateway#0',
+      'Debugger listening on ws://127.0.0.1:40377/76b3f23a-94c1-4b5f-ae1d-b11f39b56b3e',
+      'For help, see: https://nodejs.org/en/docs/inspector',
+      '--- 2026-12-02T17:50:00.000Z starting gateway#0',
+      'Debugger listening on ws://127.0.0.1:41000/0f1e2d3c-94c1-4b5f-ae1d-b11f39b56b3e',
+    ].join('\n');
+    expect(debuggerUrlIn(log)).toBe('ws://127.0.0.1:41000/0f1e2d3c-94c1-4b5f-ae1d-b11f39b56b3e');
+    expect(debuggerUrlIn('--- starting gateway#0\n')).toBeUndefined();
   });
 });
