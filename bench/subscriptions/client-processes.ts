@@ -23,8 +23,6 @@ export interface ClientCrowd {
   connected: number;
   connectFailures: Record<string, number>;
   connectSeconds: number;
-  /** Processes that hold at least one socket. */
-  holding: number;
 }
 
 /**
@@ -92,7 +90,6 @@ export class ClientProcesses {
       connected: outcomes.reduce((sum, outcome) => sum + outcome.connected, 0),
       connectFailures,
       connectSeconds: Math.max(...outcomes.map((outcome) => outcome.connectSeconds)),
-      holding: outcomes.filter((outcome) => outcome.connected > 0).length,
     };
   }
 

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { startCluster } from '../../scripts/cluster/index.js';
 import { BENCH_GATEWAY_LIMITS } from './gateway-limits.js';
-import { describeKafka, type Infrastructure, startInfrastructure, TOPIC_PREFIX } from './infrastructure.js';
+import { describeKafka, startInfrastructure, TOPIC_PREFIX } from './infrastructure.js';
 import { debuggerUrlIn, heapUsedAfterFullGc } from './inspector-heap.js';
 import { residentBytesOf, startPlatformProcess } from './platform-process.js';
 import type { ShapeName } from './settings.js';
@@ -86,7 +85,7 @@ async function startProduction(dataDir: string): Promise<RunningShape> {
 
 /** Kafka, PostgreSQL and anvil here; the gateway and every subgraph in one child process (platform-child.ts), as `npm start` runs them. */
 async function startOneProcess(dataDir: string): Promise<RunningShape> {
-  const infrastructure: Infrastructure = await startInfrastructure(dataDir);
+  const infrastructure = await startInfrastructure(dataDir);
   try {
     const platform = await startPlatformProcess({
       KAFKA_BROKERS: infrastructure.brokers.join(','),
@@ -123,5 +122,3 @@ async function startOneProcess(dataDir: string): Promise<RunningShape> {
     throw error;
   }
 }
-
-export const shapeDataDir = (workDir: string, name: ShapeName) => join(workDir, name);
