@@ -1,26 +1,28 @@
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectData } from '../ledger/graphql.js';
+import { cpuBetween, type CpuPart, ProcessCpu } from '../ledger/process-cpu.js';
 import { holdsWithin, settlesWithin } from './bounded-wait.js';
-import { type Crowd, gatherCrowd } from './crowd.js';
-import { consumerDeliveries, subscriberDeliveries } from './deliveries.js';
-import { type Infrastructure, startInfrastructure } from './infrastructure.js';
-import { type PlatformProcess, startPlatformProcess } from './platform-process.js';
-import type { ChildStats } from './platform-protocol.js';
+import { ClientProcesses } from './client-processes.js';
+import { consumerDeliveries, foreignPrices, subscriberDeliveries } from './deliveries.js';
+import { counterDelta, EXECUTIONS_METRIC, DELIVERIES_METRIC, readGatewayCounters, UPSTREAMS_METRIC } from './gateway-metrics.js';
 import { type PriceEvents, startPriceEvents } from './price-events.js';
-import { type CrowdRun, describeSoftware, type MemorySample, type SubscriptionReport, type UpstreamClose, writeReport } from './report.js';
-import type { SubscriptionSettings } from './settings.js';
+import { type CrowdRun, describeSoftware, type IdleGateway, type ShapeRun, type SubscriptionReport, type UpstreamClose, writeReport } from './report.js';
+import { selectionCountOf } from './selections.js';
+import type { CrowdKind, SubscriptionSettings } from './settings.js';
+import { type GatewayMemory, type RunningShape, startShape } from './shapes.js';
 import { TickBoard, uniquePrices } from './ticks.js';
 
 /** A tick every subscriber has not received by then is counted missing (unless it comes later); the next one goes out. */
 const TICK_DELIVERY_TIMEOUT_MS = 10_000;
-/** Warm-up ticks go out this often until every receiver has had one. */
+/** Warm-up ticks go out this often (plus SUBSCRIBER_WARMUP_MS a subscriber, for the fan-out) until every receiver has had one. */
 const WARMUP_TICK_WAIT_MS = 1_000;
-const WARMUP_TIMEOUT_MS = 60_000;
+const SUBSCRIBER_WARMUP_MS = 0.5;
+const WARMUP_TIMEOUT_MS = 120_000;
 /** After the last subscriber leaves, the gateway should close its upstream subscription within this. */
 const UPSTREAM_CLOSE_TIMEOUT_MS = 10_000;
 const UPSTREAM_POLL_INTERVAL_MS = 100;
@@ -33,20 +35,30 @@ const REGISTER = /* GraphQL */ `
   }
 `;
 
-/** What every phase works with. */
-interface Session {
-  settings: SubscriptionSettings;
-  platform: PlatformProcess;
+/** One running shape and what the benchmark keeps beside it. */
+interface ShapeSession {
+  shape: RunningShape;
   events: PriceEvents;
-  token: string;
+  /** The connection_init payload every subscriber sends; null for anonymous subscribers. */
+  connectionParams: Record<string, string> | null;
+  idle?: IdleGateway;
+  crowds: CrowdRun[];
+}
+
+/** What every phase works with. */
+interface Bench {
+  settings: SubscriptionSettings;
+  clients: ClientProcesses;
+  cpu: ProcessCpu;
   nextPrice: () => string;
   progress: (line: string) => void;
 }
 
 /**
- * Starts Kafka and PostgreSQL here and the subgraphs and gateway in a child process, then for every crowd
- * size measures Kafka-to-client latency through the gateway beside a plain kafkajs consumer, and the child's
- * memory per subscriber, and writes the report. Everything started is stopped at the end, on failure too.
+ * Starts every shape asked for and the client processes, then for every crowd size and kind, shape after shape
+ * (the order turning at every cell, so the machine's drift falls on both alike), measures Kafka-to-client latency
+ * through the gateway beside a plain kafkajs consumer, the gateway's CPU and memory per subscriber and what the
+ * client processes spent, and writes the report. Everything started is stopped at the end, on failure too.
  */
 export async function runSubscriptionBenchmark(settings: SubscriptionSettings, progress: (line: string) => void): Promise<SubscriptionReport> {
   await assertOpenFilesSuffice(Math.max(...settings.subscriberCounts));
@@ -55,39 +67,43 @@ export async function runSubscriptionBenchmark(settings: SubscriptionSettings, p
   const workDir = await mkdtemp(join(tmpdir(), 'ecocoin-bench-subscriptions-'));
   // When we run as root, PostgreSQL runs as its own user and must be able to enter this folder.
   await chmod(workDir, 0o755);
-  let infrastructure: Infrastructure | undefined;
-  let platform: PlatformProcess | undefined;
-  let events: PriceEvents | undefined;
+  const sessions: ShapeSession[] = [];
+  const started: RunningShape[] = [];
+  const eventStreams: PriceEvents[] = [];
+  let clients: ClientProcesses | undefined;
   try {
-    progress('starting Kafka, PostgreSQL and anvil…');
-    infrastructure = await startInfrastructure(workDir);
-    progress('starting the subgraphs and the gateway in a child process…');
-    platform = await startPlatformProcess({
-      KAFKA_BROKERS: infrastructure.brokers.join(','),
-      KAFKA_TOPIC_PREFIX: infrastructure.topicPrefix,
-      JWT_SECRET: randomBytes(24).toString('hex'),
-      GATEWAY_SECRET: randomBytes(24).toString('hex'),
-      BENCH_POSTGRES_URL: infrastructure.postgresUrl,
-      ETH_RPC_URL: infrastructure.chain.rpcUrl,
-      CONTRACT_ADDRESSES: infrastructure.chain.contractAddressesJson,
-    });
-    events = await startPriceEvents(infrastructure.brokers, infrastructure.topicPrefix);
-    const token = await registerSubscriber(platform.gatewayUrl);
-    const session: Session = { settings, platform, events, token, nextPrice: uniquePrices(), progress };
-
-    const idle = await measureIdle(session);
-    const crowds: CrowdRun[] = [];
-    for (const size of settings.subscriberCounts) crowds.push(await measureCrowd(session, size, idle));
-    const afterAll = await sampleMemory(platform);
+    const cpu = await ProcessCpu.open();
+    for (const name of settings.shapes) {
+      progress(`starting the ${name} shape (Kafka, PostgreSQL, anvil and the services)…`);
+      const dataDir = join(workDir, name);
+      await mkdir(dataDir, { recursive: true });
+      const shape = await startShape(name, dataDir);
+      started.push(shape);
+      const events = await startPriceEvents(shape.kafka.brokers, shape.kafka.topicPrefix);
+      eventStreams.push(events);
+      const connectionParams = settings.subscriberAuth === 'user' ? { authorization: `Bearer ${await registerSubscriber(shape.gatewayUrl)}` } : null;
+      sessions.push({ shape, events, connectionParams, crowds: [] });
+    }
+    progress(`starting ${settings.clientProcesses} client processes…`);
+    clients = await ClientProcesses.start(settings.clientProcesses);
+    const bench: Bench = { settings, clients, cpu, nextPrice: uniquePrices(), progress };
+    for (const session of sessions) session.idle = await measureIdle(bench, session);
+    let cell = 0;
+    for (const size of settings.subscriberCounts) {
+      for (const kind of settings.crowds) {
+        const order = cell % 2 === 0 ? sessions : [...sessions].reverse();
+        for (const session of order) session.crowds.push(await measureCrowd(bench, session, size, kind));
+        cell += 1;
+      }
+    }
+    const shapes: ShapeRun[] = [];
+    for (const session of sessions) shapes.push({ name: session.shape.name, measuredProcess: session.shape.measuredProcess, idle: session.idle!, crowds: session.crowds, afterAll: await session.shape.gatewayMemory() });
     const report: SubscriptionReport = {
       date: new Date().toISOString().slice(0, 10),
       settings,
       loadAverage1m: { start: loadAverageAtStart, end: loadAverage1m() },
-      software: describeSoftware(infrastructure.kafkaDescription),
-      subgraphs: platform.subgraphs,
-      idle,
-      crowds,
-      afterAll,
+      software: describeSoftware(sessions[0]!.shape.kafka.description),
+      shapes,
       durationSeconds: (performance.now() - startedAtMs) / 1000,
     };
     const written = await writeReport(report);
@@ -96,166 +112,183 @@ export async function runSubscriptionBenchmark(settings: SubscriptionSettings, p
     return report;
   } finally {
     try {
-      await events?.stop();
-      await platform?.stop();
+      await clients?.stop();
+      await Promise.allSettled(eventStreams.map((events) => events.stop()));
+      for (const shape of [...started].reverse()) await shape.stop();
     } finally {
-      try {
-        await infrastructure?.stop();
-      } finally {
-        await rm(workDir, { recursive: true, force: true });
-      }
+      await rm(workDir, { recursive: true, force: true });
     }
   }
 }
 
-/** The child's memory with no subscriber, after one came, got a tick and went, so lazily built parts count as idle. */
-async function measureIdle(session: Session): Promise<MemorySample & { upstreamClose: UpstreamClose }> {
-  session.progress('one warm-up subscriber…');
-  let board: TickBoard | null = null;
-  const crowd = await gatherCrowd({ gatewayUrl: session.platform.gatewayUrl, token: session.token, count: 1, batch: 1, onPrice: (index, value) => board?.subscriberReceived(index, value) });
+/** The gateway's memory with no subscriber, after one came, got a tick and went, so lazily built parts count as idle. */
+async function measureIdle(bench: Bench, session: ShapeSession): Promise<IdleGateway> {
+  const { shape } = session;
+  bench.progress(`${shape.name}: one warm-up subscriber…`);
+  const crowd = await bench.clients.gather({ url: shape.webSocketUrl, count: 1, selectionCount: 1, batch: 1, connectionParams: session.connectionParams });
   try {
-    if (crowd.connected !== 1) throw new Error(`the warm-up subscriber did not connect: ${JSON.stringify(crowd.connectFailures)}`);
-    const warmUpBoard = new TickBoard(1, session.nextPrice);
-    board = warmUpBoard;
-    session.events.onConsumed = (value) => warmUpBoard.consumerReceived(value);
-    if (!(await warmUp(session, warmUpBoard))) throw new Error('the warm-up subscriber received no price within the warm-up time');
+    if (crowd.connected !== 1) {
+      // graphql-ws's close code for a connection that is not authenticated: this gateway does not admit anonymous subscribers.
+      const hint = session.connectionParams === null && Object.keys(crowd.connectFailures).some((failure) => failure.includes('4401')) ? '; this gateway refuses subscribers without a token: run with BENCH_SUBSCRIBER_AUTH=user' : '';
+      throw new Error(`the warm-up subscriber did not connect to the ${shape.name} gateway: ${JSON.stringify(crowd.connectFailures)}${hint}`);
+    }
+    if (!(await warmUp(bench, session, new TickBoard(true, bench.nextPrice), 1))) throw new Error('the warm-up subscriber received no price within the warm-up time');
   } finally {
-    await crowd.dismiss();
+    await bench.clients.dismiss();
   }
-  const upstreamClose = await awaitUpstreamClose(session);
-  const memory = await sampleMemory(session.platform);
-  session.progress(`idle: ${formatMemory(memory)}`);
+  const upstreamClose = await awaitUpstreamClose(bench, session);
+  const memory = await shape.gatewayMemory();
+  bench.progress(`${shape.name}: idle gateway ${formatMemory(memory)}`);
   return { ...memory, upstreamClose };
 }
 
 /**
- * One crowd size: the plain consumer alone first (no subscriber connected), then the crowd connects, warms
- * up, has its memory read, and receives the measured ticks with the consumer beside it; then it leaves.
+ * One crowd in one shape: the plain consumer alone first (no subscriber connected), then the crowd connects over
+ * the client processes, warms up, has the gateway's memory read, and receives the measured ticks with the
+ * consumer beside it; then it leaves.
  */
-async function measureCrowd(session: Session, size: number, idle: MemorySample): Promise<CrowdRun> {
-  const { settings, platform, events, progress } = session;
-  const alone = new TickBoard(0, session.nextPrice);
-  events.onConsumed = (value) => alone.consumerReceived(value);
-  await warmUp(session, alone);
-  await publishTicks(session, alone);
-  progress(`${String(size).padStart(5)} subscribers: kafkajs alone ${formatDeliveries(consumerDeliveries(alone))}`);
+async function measureCrowd(bench: Bench, session: ShapeSession, size: number, kind: CrowdKind): Promise<CrowdRun> {
+  const { settings, clients, progress } = bench;
+  const { shape, events } = session;
+  const label = `${shape.name}, ${String(size).padStart(5)} ${kind}`;
+  const alone = new TickBoard(false, bench.nextPrice);
+  await warmUp(bench, session, alone, 0);
+  await publishTicks(bench, session, alone, []);
+  progress(`${label}: kafkajs alone ${formatDeliveries(consumerDeliveries(alone))}`);
 
-  progress(`${String(size).padStart(5)} subscribers: connecting in batches of ${settings.connectBatch}…`);
-  let board: TickBoard | null = null;
-  const crowd = await gatherCrowd({ gatewayUrl: platform.gatewayUrl, token: session.token, count: size, batch: settings.connectBatch, onPrice: (index, value) => board?.subscriberReceived(index, value) });
-  let run: Omit<CrowdRun, 'upstreamClose'>;
+  const selections = selectionCountOf(kind);
+  const crowd = await clients.gather({ url: shape.webSocketUrl, count: size, selectionCount: selections, batch: settings.connectBatch, connectionParams: session.connectionParams });
   try {
-    progress(`${String(size).padStart(5)} subscribers: ${crowd.connected} connected in ${crowd.connectSeconds.toFixed(1)} s${crowd.connected < size ? `, failures: ${JSON.stringify(crowd.connectFailures)}` : ''}`);
-    const crowdBoard = new TickBoard(crowd.connected, session.nextPrice);
-    board = crowdBoard;
-    events.onConsumed = (value) => crowdBoard.consumerReceived(value);
-    const warmedUp = await warmUp(session, crowdBoard);
-    const memory = await sampleMemory(platform);
-    progress(`${String(size).padStart(5)} subscribers: ${formatMemory(memory)}, ${(((memory.residentBytes - idle.residentBytes) / Math.max(1, crowd.connected)) / 1024).toFixed(1)} KB RSS per subscriber`);
-    const load = await measureLoad(platform, () => publishTicks(session, crowdBoard));
-    run = describeCrowd(crowd, crowdBoard, alone, memory, load, warmedUp);
-    progress(`${String(size).padStart(5)} subscribers: gateway ${formatDeliveries(run.gateway)}; kafkajs beside it ${formatDeliveries(run.consumerBeside)}`);
-  } finally {
-    await crowd.dismiss();
+    progress(`${label}: ${crowd.connected} connected in ${crowd.connectSeconds.toFixed(1)} s${crowd.connected < size ? `, failures: ${JSON.stringify(crowd.connectFailures)}` : ''}`);
+    const board = new TickBoard(true, bench.nextPrice);
+    const warmedUp = await warmUp(bench, session, board, crowd.connected);
+    const memory = await shape.gatewayMemory();
+    const upstreams = (await readGatewayCounters(shape.metricsUrl))[UPSTREAMS_METRIC];
+    const load = await measureTicks(bench, session, board);
+    const records = await clients.collect();
+    const gateway = subscriberDeliveries(board, records, crowd.connected);
+    const run: Omit<CrowdRun, 'upstreamClose'> = {
+      kind,
+      selections,
+      requested: size,
+      connected: crowd.connected,
+      connectFailures: crowd.connectFailures,
+      connectSeconds: crowd.connectSeconds,
+      warmedUp,
+      memory,
+      upstreams,
+      gateway,
+      consumerAlone: consumerDeliveries(alone),
+      consumerBeside: consumerDeliveries(board),
+      closeCodes: sumTallies(records.map((record) => record.closeCodes)),
+      subscriptionErrors: sumTallies(records.map((record) => record.subscriptionErrors)),
+      completedEarly: records.reduce((sum, record) => sum + record.completedEarly, 0),
+      foreignEvents: board.foreignEvents + alone.foreignEvents + foreignPrices(board, records),
+      ...load,
+      loadAverage1m: loadAverage1m(),
+    };
+    progress(`${label}: ${formatDeliveries(gateway)}; gateway ${formatCpu(run)}, ${formatMemory(memory)}; client processes busy ${run.clientBusy.map((share) => `${Math.round(share * 100)} %`).join(', ')}`);
+    await clients.dismiss();
+    return { ...run, upstreamClose: await awaitUpstreamClose(bench, session) };
+  } catch (error) {
+    await clients.dismiss().catch(() => {});
+    throw error;
   }
-  const upstreamClose = await awaitUpstreamClose(session);
-  return { ...run, upstreamClose };
 }
 
-function describeCrowd(crowd: Crowd, board: TickBoard, alone: TickBoard, memory: MemorySample, load: Awaited<ReturnType<typeof measureLoad>>, warmedUp: boolean): Omit<CrowdRun, 'upstreamClose'> {
+/**
+ * The measured ticks, with the gateway's CPU time and counters read around them all, and each client process's
+ * CPU time around each tick's fan-out (publish to last delivery), so its busy share is over the moments it had
+ * sockets to read, not over the pauses between ticks.
+ */
+async function measureTicks(bench: Bench, session: ShapeSession, board: TickBoard) {
+  const { shape } = session;
+  const gatewayPart: CpuPart = { name: 'gateway', pid: shape.gatewayPid, scope: 'process' };
+  const clientParts: CpuPart[] = bench.clients.pids.map((pid, index) => ({ name: `client ${index}`, pid, scope: 'process' }));
+  const countersBefore = await readGatewayCounters(shape.metricsUrl);
+  const before = bench.cpu.read([gatewayPart]);
+  const startedAtMs = performance.now();
+  const fanOut = await publishTicks(bench, session, board, clientParts);
+  const windowSeconds = (performance.now() - startedAtMs) / 1000;
+  const gatewayCpuMs = cpuBetween(before, bench.cpu.read([gatewayPart])).gateway ?? Number.NaN;
+  const countersAfter = await readGatewayCounters(shape.metricsUrl);
   return {
-    requested: crowd.requested,
-    connected: crowd.connected,
-    connectFailures: crowd.connectFailures,
-    connectSeconds: crowd.connectSeconds,
-    warmedUp,
-    memory,
-    gateway: subscriberDeliveries(board),
-    consumerAlone: consumerDeliveries(alone),
-    consumerBeside: consumerDeliveries(board),
-    lostConnections: crowd.lostConnections,
-    subscriptionErrors: crowd.subscriptionErrors,
-    completedEarly: crowd.completedEarly,
-    foreignEvents: board.foreignEvents + alone.foreignEvents,
-    ...load,
-    loadAverage1m: loadAverage1m(),
+    gatewayCpuMs,
+    windowSeconds,
+    executions: counterDelta(countersBefore, countersAfter, EXECUTIONS_METRIC),
+    socketWrites: counterDelta(countersBefore, countersAfter, DELIVERIES_METRIC),
+    clientBusy: clientParts.map((part) => (fanOut.wallMs > 0 ? (fanOut.cpuMs[part.name] ?? Number.NaN) / fanOut.wallMs : Number.NaN)),
   };
 }
 
 /**
- * Unmeasured ticks, one a second, until every receiver of the board has had one: only then is a subscriber
+ * Unmeasured ticks until the consumer and every connected subscriber have had one: only then is a subscriber
  * surely attached to the gateway's upstream, and the consumer past its first fetch. False if the bound ran out.
  */
-async function warmUp(session: Session, board: TickBoard): Promise<boolean> {
+async function warmUp(bench: Bench, session: ShapeSession, board: TickBoard, subscribers: number): Promise<boolean> {
   const deadlineMs = performance.now() + WARMUP_TIMEOUT_MS;
-  while (!board.allHaveOne) {
+  const tickWaitMs = Math.min(TICK_DELIVERY_TIMEOUT_MS, WARMUP_TICK_WAIT_MS + subscribers * SUBSCRIBER_WARMUP_MS);
+  bench.clients.onComplete = (value) => board.clientsHaveIt(value);
+  session.events.onConsumed = (value) => board.consumerReceived(value);
+  let withOne = 0;
+  for (;;) {
     if (performance.now() > deadlineMs) {
-      session.progress(`warm-up gave up after ${WARMUP_TIMEOUT_MS / 1000} s: ${board.subscribersWithOne} of ${board.subscriberCount} subscribers and ${board.consumerHasOne ? 'the' : 'not the'} consumer had a price`);
+      const records = board.withSubscribers ? await bench.clients.collect() : [];
+      const errors = JSON.stringify({ closeCodes: records.map((record) => record.closeCodes), subscriptionErrors: records.map((record) => record.subscriptionErrors) });
+      bench.progress(`warm-up gave up after ${WARMUP_TIMEOUT_MS / 1000} s: ${withOne} of ${subscribers} subscribers and ${board.consumerHasOne ? 'the' : 'not the'} consumer had a price; the client processes saw ${errors}`);
       return false;
     }
     const tick = board.issue(false);
+    if (board.withSubscribers) bench.clients.expect(tick.value);
     await session.events.publish(tick);
-    await settlesWithin(tick.delivered, WARMUP_TICK_WAIT_MS);
+    await settlesWithin(tick.delivered, tickWaitMs);
+    if (!board.consumerHasOne) continue;
+    if (!board.withSubscribers) return true;
+    withOne = await bench.clients.subscribersWithOne();
+    if (withOne >= subscribers) return true;
   }
-  return true;
-}
-
-/** The measured ticks, one at a time: each goes out once the one before has reached everyone (or timed out), after a pause. */
-async function publishTicks(session: Session, board: TickBoard): Promise<void> {
-  for (let index = 0; index < session.settings.ticks; index += 1) {
-    if (index > 0 && session.settings.tickPauseMs > 0) await sleep(session.settings.tickPauseMs);
-    const tick = board.issue(true);
-    await session.events.publish(tick);
-    await settlesWithin(tick.delivered, TICK_DELIVERY_TIMEOUT_MS);
-  }
-}
-
-/** What the child and this process spent while `work` ran. */
-async function measureLoad(platform: PlatformProcess, work: () => Promise<void>) {
-  const before = await platform.stats();
-  const startedAtMs = performance.now();
-  const benchLoopBefore = performance.eventLoopUtilization();
-  await work();
-  const benchLoop = performance.eventLoopUtilization(benchLoopBefore);
-  const wallMs = performance.now() - startedAtMs;
-  const after = await platform.stats();
-  const cpuMicros = after.cpuMicros - before.cpuMicros;
-  return {
-    platformCpuMicros: cpuMicros,
-    platformCpuPercent: (cpuMicros / 1000 / wallMs) * 100,
-    platformLoopBusy: loopBusy(before, after),
-    benchLoopBusy: benchLoop.utilization,
-  };
-}
-
-function loopBusy(before: ChildStats, after: ChildStats): number {
-  const activeMs = after.loop.activeMs - before.loop.activeMs;
-  const idleMs = after.loop.idleMs - before.loop.idleMs;
-  return activeMs + idleMs > 0 ? activeMs / (activeMs + idleMs) : Number.NaN;
 }
 
 /**
- * Waits for the gateway to close its upstream subscription once no subscriber is left. If it has not within
- * the bound, one more event is published (no subscriber receives it) and the wait starts again: an upstream
- * that only notices its subscribers left when the next event comes is a finding of its own.
+ * The measured ticks, one at a time: each goes out once the one before has reached everyone (or timed out), after
+ * a pause. Resolves with the CPU time of `clientParts` summed over the fan-outs, and their wall time.
  */
-async function awaitUpstreamClose(session: Session): Promise<UpstreamClose> {
-  const closed = () => session.platform.stats().then((stats) => stats.upstreams === 0);
+async function publishTicks(bench: Bench, session: ShapeSession, board: TickBoard, clientParts: CpuPart[]) {
+  const { settings } = bench;
+  const cpuMs: Record<string, number> = {};
+  let wallMs = 0;
+  bench.clients.onComplete = (value) => board.clientsHaveIt(value);
+  session.events.onConsumed = (value) => board.consumerReceived(value);
+  for (let index = 0; index < settings.ticks; index += 1) {
+    if (index > 0 && settings.tickPauseMs > 0) await sleep(settings.tickPauseMs);
+    const tick = board.issue(true);
+    if (board.withSubscribers) bench.clients.expect(tick.value);
+    const before = bench.cpu.read(clientParts);
+    const startedAtMs = performance.now();
+    await session.events.publish(tick);
+    await settlesWithin(tick.delivered, TICK_DELIVERY_TIMEOUT_MS);
+    wallMs += performance.now() - startedAtMs;
+    for (const [name, ms] of Object.entries(cpuBetween(before, bench.cpu.read(clientParts)))) cpuMs[name] = (cpuMs[name] ?? 0) + ms;
+  }
+  return { cpuMs, wallMs };
+}
+
+/**
+ * Waits for the gateway to close its upstream subscription once no subscriber is left (its
+ * `ecocoin_gateway_subscription_upstreams` gauge back at 0). If it has not within the bound, one more event is
+ * published (no subscriber receives it) and the wait starts again: an upstream that only notices its subscribers
+ * left when the next event comes is a finding of its own.
+ */
+async function awaitUpstreamClose(bench: Bench, session: ShapeSession): Promise<UpstreamClose> {
+  const closed = () => readGatewayCounters(session.shape.metricsUrl).then((counters) => (counters[UPSTREAMS_METRIC] ?? 0) === 0);
   const startedAtMs = performance.now();
   if (await holdsWithin(closed, UPSTREAM_CLOSE_TIMEOUT_MS, UPSTREAM_POLL_INTERVAL_MS)) return { closedAfterMs: performance.now() - startedAtMs, afterAnotherEvent: false };
-  session.progress(`the upstream subscription was still open ${UPSTREAM_CLOSE_TIMEOUT_MS / 1000} s after the last subscriber left; publishing one more price`);
-  const board = new TickBoard(0, session.nextPrice);
+  bench.progress(`${session.shape.name}: the upstream subscription was still open ${UPSTREAM_CLOSE_TIMEOUT_MS / 1000} s after the last subscriber left; publishing one more price`);
+  const board = new TickBoard(false, bench.nextPrice);
   session.events.onConsumed = (value) => board.consumerReceived(value);
   await session.events.publish(board.issue(false));
   const closedAfterEvent = await holdsWithin(closed, UPSTREAM_CLOSE_TIMEOUT_MS, UPSTREAM_POLL_INTERVAL_MS);
   return { closedAfterMs: closedAfterEvent ? performance.now() - startedAtMs : null, afterAnotherEvent: true };
-}
-
-/** After a full garbage collection in the child: its resident set, heap and upstream count. */
-async function sampleMemory(platform: PlatformProcess): Promise<MemorySample> {
-  await platform.collectGarbage();
-  const stats = await platform.stats();
-  return { residentBytes: await platform.residentBytes(), heapUsedBytes: stats.memory.heapUsed, externalBytes: stats.memory.external, upstreams: stats.upstreams };
 }
 
 async function registerSubscriber(gatewayUrl: string): Promise<string> {
@@ -265,19 +298,29 @@ async function registerSubscriber(gatewayUrl: string): Promise<string> {
 }
 
 /**
- * Each subscriber is a socket here and one in the child, and each process has the same limit; Node cannot
- * raise it itself, so a limit too low stops the run before anything starts.
+ * The gateway holds a socket per subscriber, and the client processes one each between them; every process here
+ * inherits this one's limit, and Node cannot raise it itself, so a limit too low stops the run before anything starts.
  */
 async function assertOpenFilesSuffice(subscribersMax: number): Promise<void> {
   const limits = await readFile('/proc/self/limits', 'utf8');
   const soft = Number(/^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1] ?? Number.NaN);
   const needed = subscribersMax + OPEN_FILES_HEADROOM;
   if (soft < needed) {
-    throw new Error(`The open-files limit is ${soft}; ${subscribersMax} subscribers need about ${needed} in this process and as many in the platform's. Raise it in this shell first (ulimit -n ${Math.max(needed, 16_384)}) or set BENCH_SUBSCRIBERS lower.`);
+    throw new Error(
+      `The open-files limit is ${soft}; ${subscribersMax} subscribers need about ${needed} in the gateway's process (which inherits this shell's limit), one socket each plus ${OPEN_FILES_HEADROOM} for the rest. Raise it in this shell first (ulimit -n ${Math.max(needed, 16_384)}) or set BENCH_SUBSCRIBERS lower.`,
+    );
   }
 }
 
+function sumTallies(tallies: Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const tally of tallies) for (const [key, times] of Object.entries(tally)) sum[key] = (sum[key] ?? 0) + times;
+  return sum;
+}
+
 const loadAverage1m = () => loadavg()[0] ?? Number.NaN;
-const formatMemory = (memory: MemorySample) => `RSS ${(memory.residentBytes / 1024 ** 2).toFixed(1)} MB, heap ${(memory.heapUsedBytes / 1024 ** 2).toFixed(1)} MB, ${memory.upstreams} upstream`;
-const formatDeliveries = (deliveries: ReturnType<typeof subscriberDeliveries>) =>
-  `${deliveries.delivered}/${deliveries.expected} delivered, p50 ${deliveries.latencyMs.p50.toFixed(1)} ms, p99 ${deliveries.latencyMs.p99.toFixed(1)} ms`;
+const formatMemory = (memory: GatewayMemory) => `RSS ${(memory.residentBytes / 1024 ** 2).toFixed(1)} MB, heap ${(memory.heapUsedBytes / 1024 ** 2).toFixed(1)} MB`;
+const formatCpu = (run: Pick<CrowdRun, 'gatewayCpuMs' | 'gateway' | 'executions'>) =>
+  `${run.gateway.delivered > 0 ? Math.round((run.gatewayCpuMs * 1000) / run.gateway.delivered) : '–'} µs CPU per delivery${run.executions === null ? '' : `, ${run.executions} plan executions`}`;
+const formatDeliveries = (deliveries: ReturnType<typeof consumerDeliveries>) =>
+  `${deliveries.delivered}/${deliveries.expected} delivered, p50 ${deliveries.latencyMs.p50.toFixed(1)} ms, p99 ${deliveries.latencyMs.p99.toFixed(1)} ms, max ${deliveries.latencyMs.max.toFixed(1)} ms`;

@@ -76,7 +76,7 @@ export async function startInfrastructure(workDir: string): Promise<Infrastructu
 }
 
 /** The version in the broker's own jar name (`kafka_2.13-3.9.1.jar`); the jars are already fetched by now. */
-async function describeKafka(): Promise<string> {
+export async function describeKafka(): Promise<string> {
   const jars = await readdir(await ensureKafkaJars());
   const version = jars.map((jar) => /^kafka_[\d.]+-([\d.]+)\.jar$/.exec(jar)?.[1]).find(Boolean);
   return `Kafka ${version ?? '(unknown version)'}`;

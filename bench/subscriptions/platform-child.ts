@@ -16,7 +16,7 @@ import { gatewayConfigSchema } from '../../gateway/src/config.js';
 import { type RunningGateway, start as startGateway } from '../../gateway/src/server.js';
 import { SUBGRAPH_MODULES } from '../../scripts/subgraphs.js';
 import { type ChildCommand, type ChildMessage, databaseNameOf, GATEWAY_DATABASE } from './platform-protocol.js';
-import { TEST_RATE_LIMITS } from '../../test/support/rate-limits.js';
+import { BENCH_GATEWAY_LIMITS } from './gateway-limits.js';
 
 /** The poller of the price subgraph must not add ticks of its own to the ones the benchmark publishes. */
 const PRICE_POLL_INTERVAL_MS = 3_600_000;
@@ -80,11 +80,11 @@ async function startAll(): Promise<void> {
   const gatewayDatabaseUrl = new URL(settings.BENCH_POSTGRES_URL);
   gatewayDatabaseUrl.pathname = `/${GATEWAY_DATABASE}`;
   gateway = await startGateway(
-    parseConfig(gatewayConfigSchema, { ...env, ...TEST_RATE_LIMITS, PORT: '0', METRICS_PORT: '0', ...subgraphUrls, DATABASE_URL: gatewayDatabaseUrl.toString() }),
+    parseConfig(gatewayConfigSchema, { ...env, ...BENCH_GATEWAY_LIMITS, PORT: '0', METRICS_PORT: '0', ...subgraphUrls, DATABASE_URL: gatewayDatabaseUrl.toString() }),
     { log: silentLogger },
   );
   running.push(gateway);
-  send({ kind: 'ready', gatewayUrl: gateway.url, pid: process.pid, subgraphs: Object.keys(SUBGRAPH_MODULES) });
+  send({ kind: 'ready', gatewayUrl: gateway.url, metricsUrl: gateway.metricsUrl, pid: process.pid, subgraphs: Object.keys(SUBGRAPH_MODULES) });
 }
 
 function answer(command: ChildCommand): void {

@@ -29,6 +29,8 @@ export interface PlatformChildSettings {
 /** The subgraphs and the gateway running in a child process, and how to ask it about itself. */
 export interface PlatformProcess {
   gatewayUrl: string;
+  /** The gateway's Prometheus endpoint. */
+  metricsUrl: string;
   pid: number;
   /** The subgraphs running beside the gateway, in start order. */
   subgraphs: string[];
@@ -82,6 +84,7 @@ export async function startPlatformProcess(settings: PlatformChildSettings): Pro
     };
     return {
       gatewayUrl: ready.gatewayUrl,
+      metricsUrl: ready.metricsUrl,
       pid,
       subgraphs: ready.subgraphs,
       stats: () => ask('stats', 'stats'),
@@ -141,7 +144,7 @@ function remember(tail: string[], line: string) {
   if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
 }
 
-async function residentBytesOf(pid: number): Promise<number> {
+export async function residentBytesOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kilobytes = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
   if (!kilobytes) throw new Error(`no VmRSS in /proc/${pid}/status`);

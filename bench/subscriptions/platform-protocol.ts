@@ -16,7 +16,7 @@ export interface ChildStats {
 
 /** Lines the child writes to its stdout; anything else there (a library's console output) is not a message. */
 export type ChildMessage =
-  | { kind: 'ready'; gatewayUrl: string; pid: number; subgraphs: string[] }
+  | { kind: 'ready'; gatewayUrl: string; metricsUrl: string; pid: number; subgraphs: string[] }
   | ChildStats
   | { kind: 'gc' }
   | { kind: 'stopped' }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { PriceUpdatedV1 } from '../../lib/events/contracts/price-updated.js';
 import type { Envelope } from '../../lib/events/envelope.js';
-import type { Tick } from './ticks.js';
+import { epochMs, type Tick } from './ticks.js';
 
 const SYMBOL = 'MCO2';
 /** All in-sync replicas, as the platform's own producer sends (lib/events/kafka-transport.ts). */
@@ -35,8 +35,14 @@ export async function startPriceEvents(brokers: string[], topicPrefix: string): 
     allowAutoTopicCreation: false,
     retry: RETRY,
   });
+  // The contract carries the price before each one; the benchmark's prices follow on from each other.
+  let previousValue: string | null = null;
   const events: PriceEvents = {
-    publish: (tick) => publish(producer, topic, tick),
+    publish: async (tick) => {
+      const sent = publish(producer, topic, tick, previousValue);
+      previousValue = tick.value;
+      await sent;
+    },
     onConsumed: () => {},
     async stop() {
       await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
@@ -52,18 +58,21 @@ export async function startPriceEvents(brokers: string[], topicPrefix: string): 
   return events;
 }
 
-async function publish(producer: Producer, topic: string, tick: Tick): Promise<void> {
+async function publish(producer: Producer, topic: string, tick: Tick, previousValue: string | null): Promise<void> {
   const observedAt = new Date().toISOString();
+  // Typed by the event's contract (lib/events/contracts), which the price subgraph checks every event against: an
+  // event it refuses reaches no subscriber.
+  const data: PriceUpdatedV1 = { symbol: SYMBOL, vs: 'USD', value: tick.value, previousValue, source: 'simulated', observedAt };
   const envelope: Envelope = {
     id: randomUUID(),
     type: 'price.updated',
     version: 1,
     occurredAt: observedAt,
     key: SYMBOL,
-    data: { symbol: SYMBOL, vs: 'USD', value: tick.value, source: 'simulated', observedAt },
+    data,
   };
   const message = { key: SYMBOL, value: JSON.stringify(envelope), headers: { 'event-id': envelope.id, 'event-type': envelope.type } };
-  tick.publishedAtMs = performance.now();
+  tick.publishedAtMs = epochMs();
   await producer.send({ topic, acks: ACKS_ALL, messages: [message] });
 }
 

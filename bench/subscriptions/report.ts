@@ -1,18 +1,11 @@
-import { writeBenchReport } from '../report-files.js';
 import { createRequire } from 'node:module';
+import { writeBenchReport } from '../report-files.js';
 import { describeMachine } from '../ledger/report.js';
-import { PRICE_SUBSCRIPTION } from './crowd.js';
 import type { Deliveries } from './deliveries.js';
-import type { SubscriptionSettings } from './settings.js';
-
-/** The child's memory after a full garbage collection. */
-export interface MemorySample {
-  residentBytes: number;
-  heapUsedBytes: number;
-  /** Memory of C++ objects bound to JS ones, socket buffers among them. */
-  externalBytes: number;
-  upstreams: number;
-}
+import { DELIVERIES_METRIC, EXECUTIONS_METRIC } from './gateway-metrics.js';
+import { SELECTIONS } from './selections.js';
+import type { CrowdKind, ShapeName, SubscriptionSettings } from './settings.js';
+import type { GatewayMemory } from './shapes.js';
 
 /** How long after the last subscriber left the gateway closed its upstream subscription; null if it did not. */
 export interface UpstreamClose {
@@ -21,32 +14,51 @@ export interface UpstreamClose {
   afterAnotherEvent: boolean;
 }
 
+export type IdleGateway = GatewayMemory & { upstreamClose: UpstreamClose };
+
 export interface CrowdRun {
+  kind: CrowdKind;
+  /** Distinct selections the crowd was spread over. */
+  selections: number;
   requested: number;
   connected: number;
   connectFailures: Record<string, number>;
   connectSeconds: number;
   /** Every subscriber and the consumer had a warm-up price before the memory was read and the ticks measured. */
   warmedUp: boolean;
-  memory: MemorySample;
+  memory: GatewayMemory;
+  /** The gateway's upstream subscriptions with the crowd connected; null if it does not say. */
+  upstreams: number | null;
   gateway: Deliveries;
   /** The plain kafkajs consumer with no subscriber connected, just before the crowd connected. */
   consumerAlone: Deliveries;
   /** The same consumer during the crowd's ticks. */
   consumerBeside: Deliveries;
-  lostConnections: number;
+  /** Acknowledged sockets closed during the run, by close code. */
+  closeCodes: Record<string, number>;
   subscriptionErrors: Record<string, number>;
   completedEarly: number;
   /** Prices no tick of the benchmark carried (the price subgraph's own poller). */
   foreignEvents: number;
-  /** CPU time of the child during the measured ticks, pauses included. */
-  platformCpuMicros: number;
-  /** The same per second of the measured ticks, in percent of one core. */
-  platformCpuPercent: number;
-  platformLoopBusy: number;
-  benchLoopBusy: number;
+  /** The gateway process's CPU time over the measured ticks, pauses included. */
+  gatewayCpuMs: number;
+  windowSeconds: number;
+  /** The gateway's own counters over the measured ticks; null when it does not expose them. */
+  executions: number | null;
+  socketWrites: number | null;
+  /** Each client process's CPU time over the ticks' fan-outs (publish to last delivery), per second of them. */
+  clientBusy: number[];
   loadAverage1m: number;
   upstreamClose: UpstreamClose;
+}
+
+export interface ShapeRun {
+  name: ShapeName;
+  /** What the process reported as the gateway holds. */
+  measuredProcess: string;
+  idle: IdleGateway;
+  crowds: CrowdRun[];
+  afterAll: GatewayMemory;
 }
 
 export interface SubscriptionReport {
@@ -55,19 +67,14 @@ export interface SubscriptionReport {
   settings: SubscriptionSettings;
   loadAverage1m: { start: number; end: number };
   software: string;
-  /** The subgraphs in the platform process beside the gateway. */
-  subgraphs: string[];
-  idle: MemorySample & { upstreamClose: UpstreamClose };
-  crowds: CrowdRun[];
-  afterAll: MemorySample;
+  shapes: ShapeRun[];
   durationSeconds: number;
 }
-
 
 export function describeSoftware(kafka: string): string {
   const require = createRequire(import.meta.url);
   const version = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
-  return `${kafka} (one KRaft node on loopback, the platform's topics with 3 partitions); kafkajs ${version('kafkajs')}; graphql-ws ${version('graphql-ws')} over ws ${version('ws')}`;
+  return `${kafka} (one KRaft node on loopback, the platform's topics with 3 partitions); kafkajs ${version('kafkajs')}; graphql-ws ${version('graphql-ws')} over ws ${version('ws')} at the gateway, plain ws with graphql-transport-ws spoken by hand in the client processes`;
 }
 
 /**
@@ -80,21 +87,15 @@ export function writeReport(report: SubscriptionReport): Promise<{ markdown: str
 
 export function renderReport(report: SubscriptionReport): string {
   const { settings } = report;
+  const identity = settings.subscriberAuth === 'user' ? "all with one signed-in user's token in connectionParams" : 'anonymous (no connectionParams)';
   return [
     `## Subscriptions, ${report.date}${settings.smoke ? ' (smoke run: too few ticks or subscribers to compare)' : ''}`,
     '',
     `**Machine.** ${describeMachine()}; 1-minute load average ${load(report.loadAverage1m.start)} at the start, ${load(report.loadAverage1m.end)} at the end. A shared machine with noisy neighbours: one run says little; compare runs on the same machine and watch the trend, and distrust a run whose load average is well above the core count.`,
-    `**Software.** ${report.software}. The platform process runs the gateway and the subgraphs ${report.subgraphs.join(', ')} (Kafka, PostgreSQL and anvil run apart).`,
-    `**Run.** \`${PRICE_SUBSCRIPTION.trim()}\` through the gateway, one graphql-ws socket per subscriber, all with one user's token, connected ${settings.connectBatch} at a time; ${settings.ticks} measured ticks per size, each published once the one before had reached every receiver, ${settings.tickPauseMs} ms apart; the same number of ticks to the plain kafkajs consumer alone just before each crowd connected. The whole run took ${Math.round(report.durationSeconds)} s.`,
+    `**Software.** ${report.software}.`,
+    `**Run.** \`priceUpdated(symbol: MCO2)\` through the gateway, one socket per subscriber, ${identity}, spread over ${settings.clientProcesses} client processes and connected ${settings.connectBatch} at a time; a uniform crowd asks \`${SELECTIONS[0]!.fields}\`, a mixed one is spread evenly over ${SELECTIONS.length} selections (${SELECTIONS.map((selection) => `\`${selection.fields}\``).join(', ')}). ${settings.ticks} measured ticks per crowd, each published once the one before had reached every receiver (or 10 s passed), ${settings.tickPauseMs} ms apart; the same number of ticks to the plain kafkajs consumer alone just before each crowd connected. Shapes took turns crowd by crowd. The whole run took ${Math.round(report.durationSeconds)} s.`,
     '',
-    '### Latency, Kafka publish to receive',
-    '',
-    ...latencyTable(report),
-    '',
-    '### Memory of the platform process (gateway and subgraphs)',
-    '',
-    ...memoryTable(report),
-    '',
+    ...report.shapes.flatMap((shape) => shapeSection(shape)),
     ...findings(report),
     '',
     ...HOW_TO_READ,
@@ -102,74 +103,67 @@ export function renderReport(report: SubscriptionReport): string {
   ].join('\n');
 }
 
-function latencyTable(report: SubscriptionReport): string[] {
+function shapeSection(shape: ShapeRun): string[] {
   const rows = [
-    '| subscribers | connected | delivered / expected | gateway p50 / p99 / max ms | kafkajs alone p50 / p99 ms | kafkajs beside the gateway p50 / p99 ms | gateway p50 − kafkajs alone p50 ms | platform CPU per delivery µs | platform CPU | platform JS thread busy | bench JS thread busy | machine load |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `### ${shape.name}`,
+    '',
+    `The measured process is ${shape.measuredProcess}. Idle, after one warm-up subscriber left: RSS ${mb(shape.idle.residentBytes)} MB, heap ${mb(shape.idle.heapUsedBytes)} MB; after every crowd left: RSS ${mb(shape.afterAll.residentBytes)} MB, heap ${mb(shape.afterAll.heapUsedBytes)} MB.`,
+    '',
+    '| subscribers | selections | connected | delivered / expected | p50 / p99 / max ms | kafkajs alone p50 / p99 ms | gateway CPU µs per delivery | gateway CPU ms per tick | executions per tick | RSS KB per subscriber | heap KB per subscriber | client processes busy, max / mean | machine load |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const crowd of report.crowds) {
-    const { gateway, consumerAlone, consumerBeside } = crowd;
+  for (const crowd of shape.crowds) {
+    const { gateway, consumerAlone } = crowd;
+    const ticks = gateway.expected / Math.max(1, crowd.connected);
+    const perSubscriber = (bytes: number, idleBytes: number) => (crowd.connected > 0 ? ((bytes - idleBytes) / crowd.connected / 1024).toFixed(1) : '–');
+    const busyMax = crowd.clientBusy.length ? Math.max(...crowd.clientBusy) : Number.NaN;
+    const busyMean = crowd.clientBusy.reduce((sum, share) => sum + share, 0) / Math.max(1, crowd.clientBusy.length);
     rows.push(
-      `| ${count(crowd.requested)} | ${count(crowd.connected)} | ${count(gateway.delivered)} / ${count(gateway.expected)} | ${ms(gateway.latencyMs.p50)} / ${ms(gateway.latencyMs.p99)} / ${ms(gateway.latencyMs.max)} | ${ms(consumerAlone.latencyMs.p50)} / ${ms(consumerAlone.latencyMs.p99)} | ${ms(consumerBeside.latencyMs.p50)} / ${ms(consumerBeside.latencyMs.p99)} | ${ms(gateway.latencyMs.p50 - consumerAlone.latencyMs.p50)} | ${gateway.delivered > 0 ? Math.round(crowd.platformCpuMicros / gateway.delivered) : '–'} | ${Math.round(crowd.platformCpuPercent)} % | ${percent(crowd.platformLoopBusy)} | ${percent(crowd.benchLoopBusy)} | ${load(crowd.loadAverage1m)} |`,
+      `| ${count(crowd.requested)} | ${crowd.selections} | ${count(crowd.connected)} | ${count(gateway.delivered)} / ${count(gateway.expected)} | ${ms(gateway.latencyMs.p50)} / ${ms(gateway.latencyMs.p99)} / ${ms(gateway.latencyMs.max)} | ${ms(consumerAlone.latencyMs.p50)} / ${ms(consumerAlone.latencyMs.p99)} | ${gateway.delivered > 0 ? Math.round((crowd.gatewayCpuMs * 1000) / gateway.delivered) : '–'} | ${ticks > 0 ? ms(crowd.gatewayCpuMs / ticks) : '–'} | ${crowd.executions === null ? 'not exposed' : ticks > 0 ? (crowd.executions / ticks).toFixed(1) : '–'} | ${perSubscriber(crowd.memory.residentBytes, shape.idle.residentBytes)} | ${perSubscriber(crowd.memory.heapUsedBytes, shape.idle.heapUsedBytes)} | ${percent(busyMax)} / ${percent(busyMean)} | ${load(crowd.loadAverage1m)} |`,
     );
   }
-  return rows;
-}
-
-function memoryTable(report: SubscriptionReport): string[] {
-  const { idle } = report;
-  const rows = [
-    '| subscribers | RSS MB | RSS per subscriber KB | JS heap used MB | heap per subscriber KB | external MB | upstream subscriptions | upstream closed after the last subscriber left |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
-  ];
-  const row = (label: string, memory: MemorySample, subscribers: number, upstreamClose: UpstreamClose | null) => {
-    const perSubscriber = (bytes: number, idleBytes: number) => (subscribers > 0 ? ((bytes - idleBytes) / subscribers / 1024).toFixed(1) : '–');
-    rows.push(
-      `| ${label} | ${mb(memory.residentBytes)} | ${perSubscriber(memory.residentBytes, idle.residentBytes)} | ${mb(memory.heapUsedBytes)} | ${perSubscriber(memory.heapUsedBytes, idle.heapUsedBytes)} | ${mb(memory.externalBytes)} | ${memory.upstreams} | ${upstreamClose ? closeText(upstreamClose) : '–'} |`,
-    );
-  };
-  row('0 (idle, after one warm-up subscriber left)', idle, 0, idle.upstreamClose);
-  for (const crowd of report.crowds) row(count(crowd.connected), crowd.memory, crowd.connected, crowd.upstreamClose);
-  row('0 (after every crowd left)', report.afterAll, 0, null);
-  return rows;
+  return [...rows, ''];
 }
 
 /** Everything that should have been zero or true and was not, or a line saying so. */
 function findings(report: SubscriptionReport): string[] {
   const lines: string[] = [];
-  for (const crowd of report.crowds) {
-    const at = `${count(crowd.requested)} subscribers`;
-    if (crowd.connected < crowd.requested) lines.push(`- ${at}: ${crowd.requested - crowd.connected} did not connect (${tally(crowd.connectFailures)}).`);
-    if (!crowd.warmedUp) lines.push(`- ${at}: the warm-up ran out before every subscriber had a price; memory and latency include subscribers not yet attached.`);
-    if (crowd.gateway.missing > 0) lines.push(`- ${at}: ${count(crowd.gateway.missing)} of ${count(crowd.gateway.expected)} deliveries through the gateway never came.`);
-    if (crowd.gateway.duplicates > 0) lines.push(`- ${at}: ${count(crowd.gateway.duplicates)} deliveries came twice.`);
-    for (const [name, consumer] of [['alone', crowd.consumerAlone], ['beside the gateway', crowd.consumerBeside]] as const) {
-      if (consumer.missing > 0 || consumer.duplicates > 0) lines.push(`- ${at}: the kafkajs consumer ${name} missed ${consumer.missing} and got ${consumer.duplicates} twice.`);
-    }
-    if (crowd.lostConnections > 0) lines.push(`- ${at}: ${crowd.lostConnections} sockets closed during the run.`);
-    if (crowd.completedEarly > 0) lines.push(`- ${at}: the gateway completed ${crowd.completedEarly} subscriptions during the run.`);
-    if (Object.keys(crowd.subscriptionErrors).length > 0) lines.push(`- ${at}: subscription errors: ${tally(crowd.subscriptionErrors)}.`);
-    if (crowd.foreignEvents > 0) lines.push(`- ${at}: ${crowd.foreignEvents} prices arrived that the benchmark did not publish.`);
-    if (crowd.memory.upstreams !== 1) lines.push(`- ${at}: the gateway had ${crowd.memory.upstreams} upstream subscriptions open, not 1.`);
-    if (crowd.upstreamClose.afterAnotherEvent) lines.push(`- ${at}: ${lingeringUpstream(crowd.upstreamClose)}`);
+  for (const shape of report.shapes) {
+    for (const crowd of shape.crowds) lines.push(...crowdFindings(`${shape.name}, ${count(crowd.requested)} ${crowd.kind}`, crowd));
+    if (shape.idle.upstreamClose.afterAnotherEvent) lines.push(`- ${shape.name}, the warm-up subscriber: ${lingeringUpstream(shape.idle.upstreamClose)}`);
   }
-  if (report.idle.upstreamClose.afterAnotherEvent) lines.push(`- the warm-up subscriber: ${lingeringUpstream(report.idle.upstreamClose)}`);
-  if (report.afterAll.upstreams !== 0) lines.push(`- ${report.afterAll.upstreams} upstream subscriptions were still open after every crowd left.`);
-  return lines.length > 0 ? ['**Findings.**', '', ...lines] : ['**Findings.** None: every subscriber connected and received every tick once, one upstream served each crowd, and it closed when the crowd left.'];
+  return lines.length > 0 ? ['**Findings.**', '', ...lines] : ['**Findings.** None: every subscriber connected and received every tick once, at most one upstream served each distinct selection, and it closed when the crowd left.'];
+}
+
+function crowdFindings(at: string, crowd: CrowdRun): string[] {
+  const lines: string[] = [];
+  if (crowd.connected < crowd.requested) lines.push(`- ${at}: ${count(crowd.requested - crowd.connected)} did not connect (${tally(crowd.connectFailures)}).`);
+  if (!crowd.warmedUp) lines.push(`- ${at}: the warm-up ran out before every subscriber had a price; memory and latency include subscribers not yet attached.`);
+  if (crowd.gateway.missing > 0) lines.push(`- ${at}: ${count(crowd.gateway.missing)} of ${count(crowd.gateway.expected)} deliveries through the gateway never came.`);
+  if (crowd.gateway.duplicates > 0) lines.push(`- ${at}: ${count(crowd.gateway.duplicates)} deliveries came twice.`);
+  for (const [name, consumer] of [['alone', crowd.consumerAlone], ['beside the gateway', crowd.consumerBeside]] as const) {
+    if (consumer.missing > 0 || consumer.duplicates > 0) lines.push(`- ${at}: the kafkajs consumer ${name} missed ${consumer.missing} and got ${consumer.duplicates} twice.`);
+  }
+  if (Object.keys(crowd.closeCodes).length > 0) lines.push(`- ${at}: sockets closed during the run, by close code: ${tally(crowd.closeCodes)}.`);
+  if (crowd.completedEarly > 0) lines.push(`- ${at}: the gateway completed ${crowd.completedEarly} subscriptions during the run.`);
+  if (Object.keys(crowd.subscriptionErrors).length > 0) lines.push(`- ${at}: subscription errors: ${tally(crowd.subscriptionErrors)}.`);
+  if (crowd.foreignEvents > 0) lines.push(`- ${at}: ${crowd.foreignEvents} prices arrived that the benchmark did not publish.`);
+  if (crowd.upstreams !== null && crowd.connected > 0 && crowd.upstreams > crowd.selections) lines.push(`- ${at}: the gateway had ${crowd.upstreams} upstream subscriptions open for ${crowd.selections} distinct selections.`);
+  if (crowd.socketWrites !== null && crowd.socketWrites !== crowd.gateway.expected) lines.push(`- ${at}: the gateway counted ${count(crowd.socketWrites)} messages written to sockets (\`${DELIVERIES_METRIC}\`) for ${count(crowd.gateway.expected)} expected deliveries.`);
+  if (crowd.upstreamClose.afterAnotherEvent) lines.push(`- ${at}: ${lingeringUpstream(crowd.upstreamClose)}`);
+  return lines;
 }
 
 const HOW_TO_READ = [
   '### How to read it',
   '',
-  '- A tick is one `price.updated` event produced straight to Kafka (kafkajs, idempotent, acks all). Through the gateway it goes: broker → the price subgraph\'s live-feed consumer (a group of its own, reading from now) → its `priceUpdated` resolver → graphql-ws to the gateway, where one upstream subscription serves every subscriber → for each subscriber, Apollo\'s `executeQueryPlan` shapes the event to that subscriber\'s selection → graphql-ws to that subscriber\'s socket. *kafkajs alone* is the first hop only (a plain consumer in this process, with no subscriber connected), so *gateway p50 − kafkajs alone p50* is what the subgraph, the gateway and the fan-out add.',
-  '- Latency runs from just before the send to the receiving callback in this process (one clock), over every (subscriber, tick) pair. Every socket is read by this one Node.js thread, so the last of 5,000 sockets waits for this process to read the 4,999 before it: p99 and max at a large crowd measure how long the whole fan-out takes, on both sides. *bench JS thread busy* near 100 % means this process, not the gateway, set the pace; *kafkajs beside the gateway* is the same consumer during the crowd\'s ticks, slowed by the same thread.',
-  '- *kafkajs alone* has one sample per tick, so with 20 ticks its p99 is its slowest tick; the gateway columns have one per subscriber and tick.',
-  '- *platform CPU per delivery* is the child\'s CPU time during the measured ticks divided by the deliveries: what one event to one subscriber costs the gateway. It includes the platform\'s own background work over the same seconds (timers, keep-alives, garbage collection), which dominates at small crowds; at thousands of subscribers the fan-out dominates. The gateway runs on one JS thread, so it can make at most about 1,000,000 / this many deliveries (subscribers × ticks) per second.',
-  '- *platform CPU* is the child\'s CPU time (gateway and the three subgraphs) per second of the measured ticks, pauses included, in percent of one core; *platform JS thread busy* is its event loop over the same time. The machine has 2 cores for Kafka, PostgreSQL, the platform and this process together.',
-  '- Memory is the platform process\'s, read after a full garbage collection (`--expose-gc`): RSS from `/proc/<pid>/status`, and V8\'s heap. Per subscriber = (value with the crowd − idle value) / subscribers: the server side of the socket, its graphql-ws connection and subscription, the gateway\'s per-subscriber queue and plan, and the heap they fragment. Kernel socket buffers are not in RSS. Idle is read after one subscriber came, got a price and left, so parts built on first use count as idle.',
-  '- RSS per subscriber is coarse: the idle process already holds pages its start-up freed (migrations, compiling), and a small crowd fits in them, so it can come out near zero, or below, at 1,000; the heap per subscriber is the steadier figure. The subgraphs are in the same process, but they serve one upstream subscription whatever the crowd, so the difference is the gateway\'s.',
-  '- RSS seldom shrinks after a crowd leaves (the allocator keeps freed pages): the last row shows what stayed; its heap should be back near idle, and a heap that grows from crowd to crowd would be a leak.',
-  '- *upstream subscriptions* should be 1 for every crowd size (identical public subscriptions share one) and 0 once the crowd has left.',
+  "- A tick is one `price.updated` event produced straight to Kafka (kafkajs, idempotent, acks all). Through the gateway it goes: broker → the price subgraph's live-feed consumer → its `priceUpdated` resolver → graphql-ws to the gateway, where one upstream subscription serves every subscriber → the gateway completes the event for the subscribers' selections (Apollo's `executeQueryPlan`) → each subscriber's socket. *kafkajs alone* is the first hop only (a plain consumer in the benchmark's process, with no subscriber connected, one sample per tick: with 20 ticks its p99 is its slowest tick).",
+  '- The shapes: *production* runs each service as its own OS process (scripts/cluster, one instance each), and the gateway\'s process alone is measured; *one-process* runs the gateway and every subgraph in one child process, as `npm start` does, and that process is measured, subgraphs included (they serve one upstream subscription whatever the crowd, so the growth with the crowd is the gateway\'s). Each shape has its own Kafka broker and PostgreSQL server; both run throughout and take turns crowd by crowd.',
+  "- Latency runs from just before the send (in the benchmark's process) to the moment a client process read the `next` message, both on the machine's clock (`performance.timeOrigin + performance.now()`), over every (subscriber, tick) pair. The sockets are spread over the client processes, which read them in parallel; *client processes busy* is each one's CPU time over the ticks' fan-outs (from each publish to its last delivery) per second of them: the largest near 100 % would mean a client, not the gateway, set the p99.",
+  '- *gateway CPU* is the measured process\'s CPU time (/proc/<pid>/stat) over the measured ticks, pauses included, per delivery (subscriber and tick) and per tick. It includes the process\'s own background work over the same seconds (timers, keep-alive pings to every socket, garbage collection), which weighs most at small crowds.',
+  `- *executions per tick* is the gateway's \`${EXECUTIONS_METRIC}\` over the measured ticks, per tick: how many times it ran a subscription's plan for one event. A gateway that shapes the event once per group of identical subscribers shows about the number of selections; one that runs it per subscriber shows the crowd. *not exposed* means the gateway has no such counter yet.`,
+  '- Identical subscriptions share one upstream subscription to the price subgraph; a mixed crowd may hold one per distinct selection (the findings say so only when there are more). The upstream count is the gateway\'s `ecocoin_gateway_subscription_upstreams` gauge, read with the crowd connected and again after it left (it should fall to 0).',
+  "- Memory is the measured process's, read after a full garbage collection (the production gateway through the inspector protocol: HeapProfiler.collectGarbage, Runtime.getHeapUsage; the one-process child through `--expose-gc`): RSS from `/proc/<pid>/status`, and V8's heap in use. Per subscriber = (value with the crowd − the idle value) / subscribers: the socket, its graphql-ws connection and subscription, the gateway's per-subscriber state. Kernel socket buffers are not in RSS. RSS per subscriber is coarse (the allocator keeps pages freed earlier, so a small crowd can fit in them); the heap per subscriber is the steadier figure.",
 ];
 
 const count = (value: number) => value.toLocaleString('en-US');
@@ -186,7 +180,3 @@ const lingeringUpstream = (close: UpstreamClose) =>
   close.closedAfterMs === null
     ? 'the gateway kept its upstream subscription open after the last subscriber left, and still after one more event was published.'
     : `the gateway kept its upstream subscription open after the last subscriber left; it closed only when one more event was published (${(close.closedAfterMs / 1000).toFixed(1)} s after they left).`;
-const closeText = (close: UpstreamClose) =>
-  close.closedAfterMs === null
-    ? `still open ${close.afterAnotherEvent ? 'after one more event' : ''}`.trim()
-    : `${(close.closedAfterMs / 1000).toFixed(1)} s${close.afterAnotherEvent ? ', only after one more event was published' : ''}`;

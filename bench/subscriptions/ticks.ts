@@ -1,18 +1,18 @@
 import { performance } from 'node:perf_hooks';
 
+/** Milliseconds since the epoch, to the microsecond: comparable between the processes of one machine, unlike performance.now(). */
+export const epochMs = () => performance.timeOrigin + performance.now();
+
 /**
- * One price the benchmark published, and when each receiver got it: every subscriber of the crowd (by index)
- * and the plain kafkajs consumer. All times are performance.now() in this process, so they share one clock.
+ * One price the benchmark published: when, when the plain kafkajs consumer got it, and whether every client
+ * process has reported it on every open socket (each subscriber's own receive time stays in its client process
+ * until the crowd's record is collected).
  */
 export class Tick {
   publishedAtMs = Number.NaN;
-  /** NaN until that subscriber has it. */
-  readonly subscriberReceivedAtMs: Float64Array;
   consumerReceivedAtMs = Number.NaN;
-  /** The same tick again to a receiver that already had it. */
-  subscriberDuplicates = 0;
   consumerDuplicates = 0;
-  /** Resolves when every receiver has it. */
+  /** Resolves when the consumer and (if the board has subscribers) every client process have it. */
   readonly delivered: Promise<void>;
   #waitingFor: number;
   #resolve: () => void = () => {};
@@ -20,21 +20,15 @@ export class Tick {
   constructor(
     readonly value: string,
     readonly measured: boolean,
-    subscriberCount: number,
+    withSubscribers: boolean,
   ) {
-    this.subscriberReceivedAtMs = new Float64Array(subscriberCount).fill(Number.NaN);
-    this.#waitingFor = subscriberCount + 1;
+    this.#waitingFor = withSubscribers ? 2 : 1;
     this.delivered = new Promise((resolve) => {
       this.#resolve = resolve;
     });
   }
 
-  subscriberReceived(index: number, atMs: number) {
-    if (!Number.isNaN(this.subscriberReceivedAtMs[index] as number)) {
-      this.subscriberDuplicates += 1;
-      return;
-    }
-    this.subscriberReceivedAtMs[index] = atMs;
+  clientsHaveIt() {
     this.#arrived();
   }
 
@@ -61,45 +55,34 @@ export class TickBoard {
   readonly ticks: Tick[] = [];
   readonly #byValue = new Map<string, Tick>();
   foreignEvents = 0;
-  /** Which subscribers have received any tick: from its first, a subscriber is surely attached to the upstream. */
-  readonly #subscriberHasOne: Uint8Array;
-  subscribersWithOne = 0;
   consumerHasOne = false;
 
   constructor(
-    readonly subscriberCount: number,
+    readonly withSubscribers: boolean,
     private readonly nextValue: () => string,
-  ) {
-    this.#subscriberHasOne = new Uint8Array(subscriberCount);
-  }
-
-  get allHaveOne(): boolean {
-    return this.consumerHasOne && this.subscribersWithOne === this.subscriberCount;
-  }
+  ) {}
 
   issue(measured: boolean): Tick {
-    const tick = new Tick(this.nextValue(), measured, this.subscriberCount);
+    const tick = new Tick(this.nextValue(), measured, this.withSubscribers);
     this.ticks.push(tick);
     this.#byValue.set(tick.value, tick);
     return tick;
   }
 
-  subscriberReceived(index: number, value: string) {
-    const atMs = performance.now();
-    const tick = this.#byValue.get(value);
-    if (!tick) {
-      this.foreignEvents += 1;
-      return;
-    }
-    tick.subscriberReceived(index, atMs);
-    if (this.#subscriberHasOne[index] === 0) {
-      this.#subscriberHasOne[index] = 1;
-      this.subscribersWithOne += 1;
-    }
+  has(value: string): boolean {
+    return this.#byValue.has(value);
+  }
+
+  tickOf(value: string): Tick | undefined {
+    return this.#byValue.get(value);
+  }
+
+  clientsHaveIt(value: string) {
+    this.#byValue.get(value)?.clientsHaveIt();
   }
 
   consumerReceived(value: string) {
-    const atMs = performance.now();
+    const atMs = epochMs();
     const tick = this.#byValue.get(value);
     if (!tick) {
       this.foreignEvents += 1;
