@@ -7,15 +7,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expectData } from '../ledger/graphql.js';
 import { cpuBetween, type CpuPart, ProcessCpu } from '../ledger/process-cpu.js';
 import { holdsWithin, settlesWithin } from './bounded-wait.js';
+import { type BareWebSocketServer, startBareWebSocketServer } from './bare-ws.js';
 import { ClientProcesses } from './client-processes.js';
 import { consumerDeliveries, foreignPrices, subscriberDeliveries } from './deliveries.js';
 import { counterDelta, EXECUTIONS_METRIC, DELIVERIES_METRIC, readGatewayCounters, UPSTREAMS_METRIC } from './gateway-metrics.js';
 import { type PriceEvents, startPriceEvents } from './price-events.js';
-import { type CrowdRun, describeSoftware, type IdleGateway, type ShapeRun, type SubscriptionReport, type UpstreamClose, writeReport } from './report.js';
+import { type CrowdRun, describeSoftware, type FloorRun, type IdleGateway, type ShapeRun, type SubscriptionReport, type UpstreamClose, writeReport } from './report.js';
 import { selectionCountOf } from './selections.js';
 import type { CrowdKind, SubscriptionSettings } from './settings.js';
 import { type GatewayMemory, type RunningShape, startShape } from './shapes.js';
-import { TickBoard, uniquePrices } from './ticks.js';
+import { epochMs, TickBoard, uniquePrices } from './ticks.js';
 
 /** A tick every subscriber has not received by then is counted missing (unless it comes later); the next one goes out. */
 const TICK_DELIVERY_TIMEOUT_MS = 10_000;
@@ -71,6 +72,7 @@ export async function runSubscriptionBenchmark(settings: SubscriptionSettings, p
   const started: RunningShape[] = [];
   const eventStreams: PriceEvents[] = [];
   let clients: ClientProcesses | undefined;
+  let bare: BareWebSocketServer | undefined;
   try {
     const cpu = await ProcessCpu.open();
     for (const name of settings.shapes) {
@@ -86,13 +88,18 @@ export async function runSubscriptionBenchmark(settings: SubscriptionSettings, p
     }
     progress(`starting ${settings.clientProcesses} client processes…`);
     clients = await ClientProcesses.start(settings.clientProcesses);
+    bare = await startBareWebSocketServer();
     const bench: Bench = { settings, clients, cpu, nextPrice: uniquePrices(), progress };
     for (const session of sessions) session.idle = await measureIdle(bench, session);
+    const floors: FloorRun[] = [];
     let cell = 0;
     for (const size of settings.subscriberCounts) {
       for (const kind of settings.crowds) {
         const order = cell % 2 === 0 ? sessions : [...sessions].reverse();
+        // The floor takes its turn with the uniform crowds, first or last as the order turns.
+        if (kind === 'uniform' && cell % 2 === 1) floors.push(await measureFloor(bench, bare, size));
         for (const session of order) session.crowds.push(await measureCrowd(bench, session, size, kind));
+        if (kind === 'uniform' && cell % 2 === 0) floors.push(await measureFloor(bench, bare, size));
         cell += 1;
       }
     }
@@ -104,6 +111,7 @@ export async function runSubscriptionBenchmark(settings: SubscriptionSettings, p
       loadAverage1m: { start: loadAverageAtStart, end: loadAverage1m() },
       software: describeSoftware(sessions[0]!.shape.kafka.description),
       shapes,
+      floors,
       durationSeconds: (performance.now() - startedAtMs) / 1000,
     };
     const written = await writeReport(report);
@@ -113,6 +121,7 @@ export async function runSubscriptionBenchmark(settings: SubscriptionSettings, p
   } finally {
     try {
       await clients?.stop();
+      await bare?.stop();
       await Promise.allSettled(eventStreams.map((events) => events.stop()));
       for (const shape of [...started].reverse()) await shape.stop();
     } finally {
@@ -193,6 +202,60 @@ async function measureCrowd(bench: Bench, session: ShapeSession, size: number, k
   } catch (error) {
     await clients.dismiss().catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * The same crowd on a plain ws server that writes each tick to every socket and does nothing else
+ * (bare-ws-child.ts): what the sockets alone cost on this machine, under the gateway's figures. A tick is stamped
+ * just before the server is told it over IPC; there is no Kafka hop to wait for.
+ */
+async function measureFloor(bench: Bench, bare: BareWebSocketServer, size: number): Promise<FloorRun> {
+  const { settings, clients, progress } = bench;
+  const label = `ws alone, ${String(size).padStart(5)} uniform`;
+  const crowd = await clients.gather({ url: bare.url, count: size, selectionCount: 1, batch: settings.connectBatch, connectionParams: null });
+  try {
+    const board = new TickBoard(true, bench.nextPrice);
+    clients.onComplete = (value) => board.clientsHaveIt(value);
+    const send = async (measured: boolean) => {
+      const tick = board.issue(measured);
+      clients.expect(tick.value);
+      tick.publishedAtMs = epochMs();
+      bare.tick(tick.value);
+      // No consumer here: the hop it stands for does not exist.
+      tick.consumerReceived(tick.publishedAtMs);
+      await settlesWithin(tick.delivered, TICK_DELIVERY_TIMEOUT_MS);
+    };
+    const deadlineMs = performance.now() + WARMUP_TIMEOUT_MS;
+    do await send(false);
+    while ((await clients.subscribersWithOne()) < crowd.connected && performance.now() < deadlineMs);
+    const serverPart: CpuPart = { name: 'server', pid: bare.pid, scope: 'process' };
+    const clientParts: CpuPart[] = clients.pids.map((pid, index) => ({ name: `client ${index}`, pid, scope: 'process' }));
+    const before = bench.cpu.read([serverPart]);
+    const clientCpuMs: Record<string, number> = {};
+    let fanOutMs = 0;
+    for (let index = 0; index < settings.ticks; index += 1) {
+      if (index > 0 && settings.tickPauseMs > 0) await sleep(settings.tickPauseMs);
+      const clientsBefore = bench.cpu.read(clientParts);
+      const startedAtMs = performance.now();
+      await send(true);
+      fanOutMs += performance.now() - startedAtMs;
+      for (const [name, ms] of Object.entries(cpuBetween(clientsBefore, bench.cpu.read(clientParts)))) clientCpuMs[name] = (clientCpuMs[name] ?? 0) + ms;
+    }
+    const serverCpuMs = cpuBetween(before, bench.cpu.read([serverPart])).server ?? Number.NaN;
+    const deliveries = subscriberDeliveries(board, await clients.collect(), crowd.connected);
+    const run: FloorRun = {
+      requested: size,
+      connected: crowd.connected,
+      deliveries,
+      serverCpuMs,
+      clientBusy: clientParts.map((part) => (fanOutMs > 0 ? (clientCpuMs[part.name] ?? Number.NaN) / fanOutMs : Number.NaN)),
+      loadAverage1m: loadAverage1m(),
+    };
+    progress(`${label}: ${formatDeliveries(deliveries)}; server ${deliveries.delivered > 0 ? Math.round((serverCpuMs * 1000) / deliveries.delivered) : '–'} µs CPU per socket write`);
+    return run;
+  } finally {
+    await clients.dismiss();
   }
 }
 

@@ -61,6 +61,17 @@ export interface ShapeRun {
   afterAll: GatewayMemory;
 }
 
+/** The same uniform crowd on a plain ws server that only writes each tick to every socket (bare-ws-child.ts). */
+export interface FloorRun {
+  requested: number;
+  connected: number;
+  deliveries: Deliveries;
+  /** The server process's CPU time over the measured ticks, pauses included. */
+  serverCpuMs: number;
+  clientBusy: number[];
+  loadAverage1m: number;
+}
+
 export interface SubscriptionReport {
   /** UTC, YYYY-MM-DD. */
   date: string;
@@ -68,6 +79,7 @@ export interface SubscriptionReport {
   loadAverage1m: { start: number; end: number };
   software: string;
   shapes: ShapeRun[];
+  floors: FloorRun[];
   durationSeconds: number;
 }
 
@@ -96,6 +108,7 @@ export function renderReport(report: SubscriptionReport): string {
     `**Run.** \`priceUpdated(symbol: MCO2)\` through the gateway, one socket per subscriber, ${identity}, spread over ${settings.clientProcesses} client processes and connected ${settings.connectBatch} at a time; a uniform crowd asks \`${SELECTIONS[0]!.fields}\`, a mixed one is spread evenly over ${SELECTIONS.length} selections (${SELECTIONS.map((selection) => `\`${selection.fields}\``).join(', ')}). ${settings.ticks} measured ticks per crowd, each published once the one before had reached every receiver (or 10 s passed), ${settings.tickPauseMs} ms apart; the same number of ticks to the plain kafkajs consumer alone just before each crowd connected. Shapes took turns crowd by crowd. The whole run took ${Math.round(report.durationSeconds)} s.`,
     '',
     ...report.shapes.flatMap((shape) => shapeSection(shape)),
+    ...floorSection(report.floors),
     ...findings(report),
     '',
     ...HOW_TO_READ,
@@ -125,9 +138,34 @@ function shapeSection(shape: ShapeRun): string[] {
   return [...rows, ''];
 }
 
+function floorSection(floors: FloorRun[]): string[] {
+  if (floors.length === 0) return [];
+  const rows = [
+    '### ws alone: the floor',
+    '',
+    'The same uniform crowds, connected to a plain `ws` server in a process of its own that writes each tick to every socket (one serialised result, each subscription\'s id around it, as the gateway writes) and does nothing else: what the sockets cost on this machine, with no GraphQL, Kafka or subgraph.',
+    '',
+    '| subscribers | connected | delivered / expected | p50 / p99 / max ms | server CPU µs per socket write | server CPU ms per tick | client processes busy, max / mean | machine load |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const floor of floors) {
+    const { deliveries } = floor;
+    const ticks = deliveries.expected / Math.max(1, floor.connected);
+    const busyMax = floor.clientBusy.length ? Math.max(...floor.clientBusy) : Number.NaN;
+    const busyMean = floor.clientBusy.reduce((sum, share) => sum + share, 0) / Math.max(1, floor.clientBusy.length);
+    rows.push(
+      `| ${count(floor.requested)} | ${count(floor.connected)} | ${count(deliveries.delivered)} / ${count(deliveries.expected)} | ${ms(deliveries.latencyMs.p50)} / ${ms(deliveries.latencyMs.p99)} / ${ms(deliveries.latencyMs.max)} | ${deliveries.delivered > 0 ? Math.round((floor.serverCpuMs * 1000) / deliveries.delivered) : '–'} | ${ticks > 0 ? ms(floor.serverCpuMs / ticks) : '–'} | ${percent(busyMax)} / ${percent(busyMean)} | ${load(floor.loadAverage1m)} |`,
+    );
+  }
+  return [...rows, ''];
+}
+
 /** Everything that should have been zero or true and was not, or a line saying so. */
 function findings(report: SubscriptionReport): string[] {
   const lines: string[] = [];
+  for (const floor of report.floors) {
+    if (floor.connected < floor.requested || floor.deliveries.missing > 0) lines.push(`- ws alone, ${count(floor.requested)}: ${count(floor.connected)} connected, ${count(floor.deliveries.missing)} deliveries never came.`);
+  }
   for (const shape of report.shapes) {
     for (const crowd of shape.crowds) lines.push(...crowdFindings(`${shape.name}, ${count(crowd.requested)} ${crowd.kind}`, crowd));
     if (shape.idle.upstreamClose.afterAnotherEvent) lines.push(`- ${shape.name}, the warm-up subscriber: ${lingeringUpstream(shape.idle.upstreamClose)}`);
@@ -163,6 +201,7 @@ const HOW_TO_READ = [
   '- *gateway CPU* is the measured process\'s CPU time (/proc/<pid>/stat) over the measured ticks, pauses included, per delivery (subscriber and tick) and per tick. It includes the process\'s own background work over the same seconds (timers, keep-alive pings to every socket, garbage collection), which weighs most at small crowds.',
   `- *executions per tick* is the gateway's \`${EXECUTIONS_METRIC}\` over the measured ticks, per tick: how many times it ran a subscription's plan for one event. A gateway that shapes the event once per group of identical subscribers shows about the number of selections; one that runs it per subscriber shows the crowd. *not exposed* means the gateway has no such counter yet.`,
   '- Identical subscriptions share one upstream subscription to the price subgraph; a mixed crowd may hold one per distinct selection (the findings say so only when there are more). The upstream count is the gateway\'s `ecocoin_gateway_subscription_upstreams` gauge, read with the crowd connected and again after it left (it should fall to 0).',
+  '- *ws alone* is the floor: the same client processes and crowd on a plain `ws` server that writes each tick to every socket and nothing else, timed from just before the benchmark tells it the tick (over IPC). Its CPU per socket write is mostly the kernel\'s: on loopback the sending process also pays for the receiving side\'s TCP processing. The gateway\'s latency less this is what GraphQL, Kafka and the subgraph hop add.',
   "- Memory is the measured process's, read after a full garbage collection (the production gateway through the inspector protocol: HeapProfiler.collectGarbage, Runtime.getHeapUsage; the one-process child through `--expose-gc`): RSS from `/proc/<pid>/status`, and V8's heap in use. Per subscriber = (value with the crowd − the idle value) / subscribers: the socket, its graphql-ws connection and subscription, the gateway's per-subscriber state. Kernel socket buffers are not in RSS. RSS per subscriber is coarse (the allocator keeps pages freed earlier, so a small crowd can fit in them); the heap per subscriber is the steadier figure.",
 ];
 
