@@ -203,13 +203,18 @@ describe('subscriptions through the gateway', () => {
     expect(result.errors?.[0]?.message).toMatch(/WebSocket/);
   });
 
-  it('refuses an invalid subscription and a query sent over the socket', async () => {
+  it('refuses an invalid subscription, a bad variable and a query sent over the socket', async () => {
     const { token } = await register('Curious');
     const client = connect(token);
     const invalid = collect(client, /* GraphQL */ `subscription { priceUpdated(symbol: DOGE) { value } }`);
+    const badVariable = collect(client, /* GraphQL */ `subscription ($symbol: PriceSymbol!) { priceUpdated(symbol: $symbol) { value } }`, { symbol: 'DOGE' });
+    const missingVariable = collect(client, /* GraphQL */ `subscription ($symbol: PriceSymbol!) { priceUpdated(symbol: $symbol) { value } }`);
     const query = collect(client, /* GraphQL */ `query { price(symbol: MCO2) { value } }`);
-    await waitFor(() => invalid.received.length > 0 && query.received.length > 0, { timeoutMs: 5_000, message: 'both refusals' });
+    await waitFor(() => [invalid, badVariable, missingVariable, query].every((subscription) => subscription.received.length > 0), { timeoutMs: 5_000, message: 'every refusal' });
     expect(invalid.received[0]?.errors?.[0]?.message).toMatch(/DOGE/);
+    // The client's mistake, as on HTTP: BAD_USER_INPUT naming the variable, never an INTERNAL from the subgraph.
+    expect(badVariable.received[0]?.errors?.[0]).toMatchObject({ message: expect.stringMatching(/\$symbol.*DOGE/), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(missingVariable.received[0]?.errors?.[0]).toMatchObject({ message: expect.stringMatching(/\$symbol/), extensions: { code: 'BAD_USER_INPUT' } });
     expect(query.received[0]?.errors?.[0]?.message).toMatch(/over HTTP/);
     expect(query.received[0]?.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, getVariableValues } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Identity } from '../../../lib/auth/identity.js';
@@ -141,6 +141,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     if (selectionProblem) return [new GraphQLError(selectionProblem, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
     const operation = getOperationAST(document, operationName);
     if (operation?.operation !== 'subscription') return [new GraphQLError('Send queries and mutations over HTTP; this socket carries subscriptions', { extensions: { code: 'BAD_REQUEST' } })];
+    // As on HTTP: variables that do not fit their types are the client's mistake, answered before any subgraph is asked.
+    const coerced = getVariableValues(planner.apiSchema, operation.variableDefinitions ?? [], variables, { maxErrors: 10 });
+    if (coerced.errors) return coerced.errors.map((error) => new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } }));
     // Validation allows one root field in a subscription ("Single root field"); a fragment spread still names it.
     const fieldName = rootFieldsOf(operation, document)[0]?.name.value ?? '';
     const resumable = subscriptionFields[fieldName]?.args.some((argument) => argument.name === 'after') ?? false;
