@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
  * The directive that marks a field served without a token (schema/price.graphql defines it and composes it into
  * the supergraph with @composeDirective): what it returns is the same for everyone, like the public queries.
  */
-export const PUBLIC_DIRECTIVE = 'public';
+const PUBLIC_DIRECTIVE = 'public';
 
 /** The Subscription fields the supergraph marks @public: open to connections without a token, shared by everyone. */
 export function publicSubscriptionFields(supergraphSchema: GraphQLSchema): ReadonlySet<string> {

@@ -20,11 +20,11 @@ import { operationSelectionProblem } from '../operation-resolution.js';
 import { rootFieldsOf, TooManyConnections } from '../rate-limits.js';
 import { scalarLiteralsRule } from '../scalar-literals.js';
 import { type GroupSource, SubscriberGroups } from './groups.js';
-import { SubscriptionPlanner, type SubscriptionPlan } from './planner.js';
+import { SubscriptionPlanner } from './planner.js';
 import { publicErrors } from './public-errors.js';
 import { publicSubscriptionFields } from './public-fields.js';
 import { SocketSubscriber, SocketWriter } from './socket-writer.js';
-import { type Event, Upstreams } from './upstream.js';
+import { Upstreams } from './upstream.js';
 
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 50;
 const WEBSOCKET_PAYLOAD_BYTES_MAX = 64 * 1024;
@@ -167,28 +167,29 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const primaryVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
     const events = upstreams.subscribe(primary.serviceName, plan.upstreamOperation, primaryVariables, identity, checked.resumable ? 'resumable' : 'latest-value');
     const queryPlan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [{ ...primary, serviceName: EVENT_SERVICE }, rest] } : { ...primary, serviceName: EVENT_SERVICE } };
+    // Only what the group needs is kept from its first subscriber, never its socket: it may leave long before the group ends.
+    const { document } = checked;
+    const { clientAddress } = context;
+    // Minted per event (the credential caches it while it has long to live): a subscription outlives any one token.
+    const contextFor = async (): Promise<GatewayContext> => ({ identity, internalCredential: await options.credential.mint({ kind: 'gateway', identity }), requestId: randomUUID(), clientAddress });
     return {
       events,
-      complete: (event) => complete(event, queryPlan, plan, checked.document, variables, operationName, identity, context.clientAddress),
+      async complete(event) {
+        if (!event.data) return { errors: publicErrors(event.errors ?? [], options.log) };
+        const serviceMap: ServiceMap = { ...options.dataSources, [EVENT_SERVICE]: { process: async () => ({ data: event.data, errors: event.errors }) } };
+        const requestContext = {
+          request: { query: undefined, variables, operationName },
+          context: await contextFor(),
+          logger: { debug() {}, info() {}, warn: (message: unknown) => options.log.warn({ message }), error: (message: unknown) => options.log.error({ message }) },
+          metrics: {},
+          document,
+          operationName: operationName ?? null,
+        } as unknown as Parameters<typeof executeQueryPlan>[2];
+        const result = await executeQueryPlan(queryPlan, serviceMap, requestContext, plan.operationContext, planner.supergraphSchema, planner.federationApiSchema);
+        return { data: result.data ?? null, ...(result.errors?.length ? { errors: publicErrors(result.errors, options.log) } : {}) };
+      },
       failure: (error) => publicErrorResult(error, options.log),
     };
-  }
-
-  async function complete(event: Event, queryPlan: QueryPlan, plan: SubscriptionPlan, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, identity: Identity | null, clientAddress: string): Promise<ExecutionResult> {
-    if (!event.data) return { errors: publicErrors(event.errors ?? [], options.log) };
-    const serviceMap: ServiceMap = { ...options.dataSources, [EVENT_SERVICE]: { process: async () => ({ data: event.data, errors: event.errors }) } };
-    // Minted per event (the credential caches it while it has long to live): a subscription outlives any one token.
-    const context: GatewayContext = { identity, internalCredential: await options.credential.mint({ kind: 'gateway', identity }), requestId: randomUUID(), clientAddress };
-    const requestContext = {
-      request: { query: undefined, variables, operationName },
-      context,
-      logger: { debug() {}, info() {}, warn: (message: unknown) => options.log.warn({ message }), error: (message: unknown) => options.log.error({ message }) },
-      metrics: {},
-      document,
-      operationName: operationName ?? null,
-    } as unknown as Parameters<typeof executeQueryPlan>[2];
-    const result = await executeQueryPlan(queryPlan, serviceMap, requestContext, plan.operationContext, planner.supergraphSchema, planner.federationApiSchema);
-    return { data: result.data ?? null, ...(result.errors?.length ? { errors: publicErrors(result.errors, options.log) } : {}) };
   }
 
   /** One subscriber (socket-writer.ts) joins its group, starting it if it is the first. */

@@ -3,8 +3,8 @@ import type { WebSocket } from 'ws';
 import type { Member } from './groups.js';
 
 /** WebSocket close code 1008, "policy violation": the client fell too far behind its events. */
-export const SLOW_CONSUMER_CLOSE_CODE = 1008;
-export const SLOW_CONSUMER_CLOSE_REASON = 'Too slow: more unsent bytes waiting than allowed';
+const SLOW_CONSUMER_CLOSE_CODE = 1008;
+const SLOW_CONSUMER_CLOSE_REASON = 'Too slow: more unsent bytes waiting than allowed';
 
 /**
  * Writes events to client sockets without letting a reader that stopped reading grow the gateway's memory.
